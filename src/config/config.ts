@@ -1,0 +1,139 @@
+import type { SourceLocation } from '../errors.js';
+import type { AuthnProviderRef, AuthzProviderRef, Module } from '../module.js';
+import type { Registry } from '../registry.js';
+import { indexSections, matchSections, type MatchTarget, type Section, type SectionIndex } from './sections.js';
+
+/** The merged settings of every module for one set of matching sections. */
+export interface DirConfig {
+  /** The sections that matched, in merge order. */
+  readonly sections: readonly Section[];
+  /** The merged settings of `module` (its defaults when no section set any). */
+  get<S>(module: Module<S, any>): S;
+}
+
+/** A load-time warning (a directive that was accepted but does nothing here, …). */
+export interface ConfigWarning extends SourceLocation {
+  readonly message: string;
+}
+
+/** Everything the loader produced, handed to the {@link Config} constructor. */
+export interface ConfigParts {
+  readonly registry: Registry;
+  readonly mainFile: string;
+  readonly files: readonly string[];
+  readonly serverRoot: string;
+  readonly baseSettings: ReadonlyMap<Module<any, any>, unknown>;
+  readonly serverSettings: ReadonlyMap<Module<any, any>, unknown>;
+  readonly sections: readonly Section[];
+  readonly authnAliases: ReadonlyMap<string, AuthnProviderRef>;
+  readonly authzAliases: ReadonlyMap<string, AuthzProviderRef>;
+  readonly warnings: readonly ConfigWarning[];
+}
+
+/** Upper bound on memoized section combinations; past it the memo starts over. */
+const MAX_MEMOIZED = 10_000;
+
+/**
+ * A loaded, checked and frozen configuration. `resolve` returns the merged per-module settings
+ * for a request, memoized by the set of matching sections, so a request only matches and looks
+ * up: nothing is parsed or merged twice.
+ */
+export class Config {
+  readonly registry: Registry;
+  /** The main configuration file (or the name given to config text). */
+  readonly mainFile: string;
+  /** Every file read, Includes included: what a reload watches. */
+  readonly files: readonly string[];
+  readonly serverRoot: string;
+  readonly sections: readonly Section[];
+  readonly warnings: readonly ConfigWarning[];
+  readonly authnAliases: ReadonlyMap<string, AuthnProviderRef>;
+  readonly authzAliases: ReadonlyMap<string, AuthzProviderRef>;
+  readonly #base: ReadonlyMap<Module<any, any>, unknown>;
+  readonly #server: ReadonlyMap<Module<any, any>, unknown>;
+  readonly #index: SectionIndex;
+  readonly #defaults = new Map<Module<any, any>, unknown>();
+  readonly #memo = new Map<string, DirConfig>();
+  readonly #baseConfig: DirConfig;
+
+  constructor(parts: ConfigParts) {
+    this.registry = parts.registry;
+    this.mainFile = parts.mainFile;
+    this.files = Object.freeze([...parts.files]);
+    this.serverRoot = parts.serverRoot;
+    this.sections = Object.freeze([...parts.sections]);
+    this.warnings = Object.freeze([...parts.warnings]);
+    this.authnAliases = parts.authnAliases;
+    this.authzAliases = parts.authzAliases;
+    this.#base = parts.baseSettings;
+    this.#server = parts.serverSettings;
+    this.#index = indexSections(parts.sections);
+    this.#baseConfig = this.#merge([]);
+    Object.freeze(this);
+  }
+
+  /** The server-wide settings of `module`. */
+  serverSettings<SS>(module: Module<any, SS>): SS {
+    const value = this.#server.get(module);
+    if (value !== undefined) return value as SS;
+    return this.#defaultOf(module, () => module.createServerSettings?.()) as SS;
+  }
+
+  /** The merged settings for a request target, memoized by the set of matching sections. */
+  resolve(target: MatchTarget): DirConfig {
+    const matched = matchSections(this.#index, target);
+    if (matched.length === 0) return this.#baseConfig;
+    const key = matched.map((s) => s.id).join(',');
+    let dir = this.#memo.get(key);
+    if (!dir) {
+      if (this.#memo.size >= MAX_MEMOIZED) this.#memo.clear();
+      dir = this.#merge(matched);
+      this.#memo.set(key, dir);
+    }
+    return dir;
+  }
+
+  /** Release what every module holds (file watchers, pools, workers). */
+  async close(): Promise<void> {
+    const results = await Promise.allSettled(this.registry.modules.map((m) => m.close?.()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  #merge(matched: readonly Section[]): DirConfig {
+    const merged = new Map<Module<any, any>, unknown>(this.#base);
+    for (const section of matched) {
+      for (const [module, add] of section.settings) {
+        const base = merged.get(module);
+        merged.set(module, base !== undefined && module.mergeDirSettings ? module.mergeDirSettings(base, add) : add);
+      }
+    }
+    for (const value of merged.values()) deepFreeze(value);
+    const defaults = (module: Module<any, any>): unknown =>
+      this.#defaultOf(module, () => module.createDirSettings?.());
+    return Object.freeze({
+      sections: Object.freeze([...matched]),
+      get<S>(module: Module<S, any>): S {
+        return (merged.has(module) ? merged.get(module) : defaults(module)) as S;
+      },
+    });
+  }
+
+  #defaultOf(module: Module<any, any>, make: () => unknown): unknown {
+    if (!this.#defaults.has(module)) this.#defaults.set(module, deepFreeze(make() ?? {}));
+    return this.#defaults.get(module);
+  }
+}
+
+/**
+ * Freezes plain objects and arrays, recursively. Class instances (providers, parsed regexes,
+ * Maps of live state) are left alone: they own their state.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
+  Object.freeze(value);
+  for (const child of Object.values(value as object)) deepFreeze(child);
+  return value;
+}

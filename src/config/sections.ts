@@ -1,0 +1,195 @@
+import type { SourceLocation } from '../errors.js';
+import type { Module } from '../module.js';
+
+/** The section kinds httpd walks, in the order it merges them. */
+export type SectionKind = 'directory' | 'files' | 'location';
+
+/**
+ * One configuration section after loading: what it matches and its own (unmerged) settings.
+ * `<DirectoryMatch>`, `<FilesMatch>` and `<LocationMatch>` (and the `~` forms) have a `regex`.
+ */
+export interface Section {
+  readonly id: number;
+  readonly kind: SectionKind;
+  /** `Directory`, `FilesMatch`, … as written, for messages. */
+  readonly name: string;
+  readonly where: SourceLocation;
+  /** For non-regex sections: the path or name to match (`*`, `?`, `[]` wildcards allowed). */
+  readonly pattern: string;
+  readonly regex: RegExp | undefined;
+  /** For a non-regex `<Directory>`: how many components the path has (the sort key). */
+  readonly components: number;
+  /** A `<Files>` nested in a `<Directory>` applies only where that directory matches. */
+  readonly parent: Section | undefined;
+  readonly settings: ReadonlyMap<Module<any, any>, unknown>;
+}
+
+/** What a request is matched on. */
+export interface MatchTarget {
+  /** The normalized URL path. */
+  readonly path: string;
+  /** The real filesystem path, when the request maps to one. */
+  readonly filename?: string | undefined;
+  /** True when `filename` is a directory (its own `<Directory>` sections apply). */
+  readonly isDirectory?: boolean | undefined;
+}
+
+/**
+ * The sections that apply to `target`, in httpd's merge order: non-regex `<Directory>` from
+ * the shortest path to the longest (config order among equals), then `<DirectoryMatch>`, then
+ * `<Files>`/`<FilesMatch>` (top-level first, then those nested in matching directories, each in
+ * config order), then `<Location>`/`<LocationMatch>` in config order.
+ */
+export function matchSections(sections: SectionIndex, target: MatchTarget): Section[] {
+  const out: Section[] = [];
+  const matchedDirs = new Set<Section>();
+  if (target.filename !== undefined) {
+    const dirPath = target.isDirectory ? target.filename : parentDirectory(target.filename);
+    const walked = ancestors(dirPath);
+    for (const section of sections.directories) {
+      const candidate = walked[section.components];
+      if (candidate !== undefined && fnmatchPath(section.pattern, candidate)) {
+        out.push(section);
+        matchedDirs.add(section);
+      }
+    }
+    const dirWithSlash = dirPath.endsWith('/') ? dirPath : `${dirPath}/`;
+    for (const section of sections.directoryRegexes) {
+      if (section.regex!.test(dirWithSlash) || section.regex!.test(dirPath)) {
+        out.push(section);
+        matchedDirs.add(section);
+      }
+    }
+    const base = basename(target.filename);
+    for (const section of sections.files) {
+      if (section.parent !== undefined && !matchedDirs.has(section.parent)) continue;
+      const hit = section.regex ? section.regex.test(base) : fnmatchName(section.pattern, base);
+      if (hit) out.push(section);
+    }
+  }
+  for (const section of sections.locations) {
+    const hit = section.regex ? section.regex.test(target.path) : locationMatches(section.pattern, target.path);
+    if (hit) out.push(section);
+  }
+  return out;
+}
+
+/** Sections grouped the way `matchSections` walks them. */
+export interface SectionIndex {
+  /** Non-regex `<Directory>`, sorted by component count, then config order. */
+  readonly directories: readonly Section[];
+  readonly directoryRegexes: readonly Section[];
+  /** Top-level `<Files>` first, then nested ones, each in config order. */
+  readonly files: readonly Section[];
+  readonly locations: readonly Section[];
+}
+
+/** Groups and orders loaded sections for {@link matchSections}. */
+export function indexSections(sections: readonly Section[]): SectionIndex {
+  const directories = sections
+    .filter((s) => s.kind === 'directory' && !s.regex)
+    .sort((a, b) => a.components - b.components || a.id - b.id);
+  return {
+    directories,
+    directoryRegexes: sections.filter((s) => s.kind === 'directory' && s.regex),
+    files: [
+      ...sections.filter((s) => s.kind === 'files' && !s.parent),
+      ...sections.filter((s) => s.kind === 'files' && s.parent),
+    ],
+    locations: sections.filter((s) => s.kind === 'location'),
+  };
+}
+
+/** Number of components of an absolute path: `/` → 0, `/srv` → 1, `/srv/www` → 2. */
+export function pathComponents(path: string): number {
+  return path.split('/').filter((c) => c !== '').length;
+}
+
+/** `ancestors('/a/b')` → `['/', '/a', '/a/b']`, indexed by component count. */
+function ancestors(dir: string): string[] {
+  const parts = dir.split('/').filter((c) => c !== '');
+  const out = ['/'];
+  let acc = '';
+  for (const part of parts) {
+    acc += `/${part}`;
+    out.push(acc);
+  }
+  return out;
+}
+
+function parentDirectory(file: string): string {
+  const i = file.lastIndexOf('/');
+  return i <= 0 ? '/' : file.slice(0, i);
+}
+
+function basename(file: string): string {
+  const trimmed = file.length > 1 && file.endsWith('/') ? file.slice(0, -1) : file;
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
+}
+
+/**
+ * `<Location /private>` matches `/private`, `/private/` and `/private/x`, not `/privatex`
+ * (httpd 2.4 requires the prefix to end at a `/` boundary). With wildcards: fnmatch with
+ * FNM_PATHNAME on the whole path.
+ */
+function locationMatches(pattern: string, path: string): boolean {
+  if (hasWildcard(pattern)) return fnmatch(pattern, path, true);
+  if (!path.startsWith(pattern)) return false;
+  if (pattern.length === 0 || pattern.endsWith('/')) return true;
+  const next = path[pattern.length];
+  return next === undefined || next === '/';
+}
+
+function fnmatchPath(pattern: string, path: string): boolean {
+  return hasWildcard(pattern) ? fnmatch(pattern, path, true) : pattern === path;
+}
+
+function fnmatchName(pattern: string, name: string): boolean {
+  return hasWildcard(pattern) ? fnmatch(pattern, name, false) : pattern === name;
+}
+
+/** True when `pattern` uses fnmatch wildcards. */
+export function hasWildcard(pattern: string): boolean {
+  return /[*?[]/.test(pattern);
+}
+
+const fnmatchCache = new Map<string, RegExp>();
+
+/** POSIX fnmatch (`*`, `?`, `[...]`, `\` escapes); with `pathname`, wildcards never match `/`. */
+export function fnmatch(pattern: string, text: string, pathname: boolean): boolean {
+  const key = `${pathname ? 1 : 0}${pattern}`;
+  let re = fnmatchCache.get(key);
+  if (!re) {
+    re = fnmatchToRegExp(pattern, pathname);
+    fnmatchCache.set(key, re);
+  }
+  return re.test(text);
+}
+
+function fnmatchToRegExp(pattern: string, pathname: boolean): RegExp {
+  const any = pathname ? '[^/]' : '[\\s\\S]';
+  let out = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') out += `${any}*`;
+    else if (c === '?') out += any;
+    else if (c === '\\' && i + 1 < pattern.length) out += escapeRegExp(pattern[++i]!);
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        out += '\\[';
+        continue;
+      }
+      let body = pattern.slice(i + 1, end);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      out += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}${pathname && negate ? '/' : ''}]`;
+      i = end;
+    } else out += escapeRegExp(c);
+  }
+  return new RegExp(`${out}$`, 's');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}

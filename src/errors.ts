@@ -1,0 +1,96 @@
+/**
+ * The two failure types of authts (API misuse uses the built-in `TypeError`).
+ *
+ * - {@link ConfigError}: a configuration line is wrong. Loading collects every one of them and
+ *   refuses to start; nothing config-shaped fails at request time.
+ * - {@link AuthTsError}: something failed while answering a request (a file vanished, a handler
+ *   threw). Its `code` is one of {@link AuthTsErrorCode}; each has a row in docs/errors.md.
+ */
+
+/** Stable codes of configuration errors; each has a row in docs/errors.md. */
+export type ConfigErrorCode =
+  | 'CONFIG_SYNTAX'
+  | 'CONFIG_UNKNOWN_DIRECTIVE'
+  | 'CONFIG_NOT_ALLOWED_HERE'
+  | 'CONFIG_BAD_ARGUMENT'
+  | 'CONFIG_UNDEFINED_VARIABLE'
+  | 'CONFIG_INCLUDE'
+  | 'CONFIG_UNKNOWN_PROVIDER'
+  | 'CONFIG_BAD_REQUIRE'
+  | 'CONFIG_BAD_EXPR'
+  | 'CONFIG_BAD_REGEX'
+  | 'CONFIG_HANDLER'
+  | 'CONFIG_DUPLICATE';
+
+/** Where a configuration line came from. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+/**
+ * One bad configuration line. `message` is what is wrong; `hint` (optional) how to fix it.
+ * `toString()` gives the `file:line: Directive: message (hint)` form used by `authts check`.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code: ConfigErrorCode;
+  readonly file: string;
+  readonly line: number;
+  readonly directive: string;
+  readonly hint: string | undefined;
+
+  constructor(
+    code: ConfigErrorCode,
+    where: SourceLocation,
+    directive: string,
+    message: string,
+    hint?: string,
+  ) {
+    super(message);
+    this.code = code;
+    this.file = where.file;
+    this.line = where.line;
+    this.directive = directive;
+    this.hint = hint;
+  }
+
+  override toString(): string {
+    const head = `${this.file}:${this.line}: ${this.directive ? `${this.directive}: ` : ''}${this.message}`;
+    return this.hint ? `${head} (${this.hint})` : head;
+  }
+}
+
+/** Thrown by `loadConfig` when at least one line is wrong; `errors` has every one of them. */
+export class ConfigErrors extends Error {
+  override readonly name = 'ConfigErrors';
+  readonly errors: readonly ConfigError[];
+
+  constructor(errors: readonly ConfigError[]) {
+    super(errors.map((e) => e.toString()).join('\n'));
+    this.errors = errors;
+  }
+}
+
+/** Stable codes of runtime failures; each has a row in docs/errors.md. */
+export type AuthTsErrorCode =
+  | 'FILE_UNREADABLE'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'HANDLER_FAILED'
+  | 'HANDLER_BAD_RESULT'
+  | 'HASH_UNSUPPORTED'
+  | 'AUTHTYPE_WITHOUT_REQUIRE'
+  | 'AUTHTYPE_UNHANDLED'
+  | 'AUTHNAME_MISSING'
+  | 'EXPR_EVAL';
+
+/** A failure while answering a request. Never carries a password or a token. */
+export class AuthTsError extends Error {
+  override readonly name = 'AuthTsError';
+  readonly code: AuthTsErrorCode;
+
+  constructor(code: AuthTsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
