@@ -1,0 +1,202 @@
+/**
+ * mod_authn_file: `AuthUserFile` and the `file` authn provider (htpasswd and htdigest files).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AuthTsError } from '../errors.js';
+import type { AuthnProvider, AuthnResult, Module } from '../module.js';
+import type { AuthRequest } from '../request.js';
+import { hashKind, makeDummyHash, verifyPassword } from '../passwords/index.js';
+import { cfgLines, MAX_STRING_LEN } from './cfg-getline.js';
+import { getWord } from './getword.js';
+import { createTextFileIndex, type TextFileIndex } from './text-file.js';
+
+/** Per-section settings of `authn_file`. */
+export interface AuthnFileSettings {
+  /** Absolute path of the `AuthUserFile`; unset means "inherit" when merging. */
+  userFile?: string;
+}
+
+/** The parsed user file: lookups cost the same whatever the number of users. */
+export interface UserFile {
+  /** user → stored hash, from the first line of each user. */
+  readonly users: ReadonlyMap<string, string>;
+  /** htdigest records: {@link realmKey}(user, realm) → hash, from the first matching line. */
+  readonly realms: ReadonlyMap<string, string>;
+  /** The hash unknown users are checked against (see {@link parseUserFile}); undefined for an empty file. */
+  readonly dummyModel: string | undefined;
+  /** Set when reading stopped at an over-long line, as httpd's reader does (1-based line). */
+  readonly tooLongAt: number | undefined;
+}
+
+/**
+ * The key of a (user, realm) pair in {@link UserFile.realms}; unambiguous whatever the names hold.
+ *
+ * @example
+ * ```ts
+ * parseUserFile(text).realms.get(realmKey('alice', 'Private Area')); // the htdigest hash
+ * ```
+ */
+export function realmKey(user: string, realm: string): string {
+  return `${user.length}:${user}:${realm}`;
+}
+
+/**
+ * Parses an htpasswd or htdigest file as mod_authn_file reads it: lines as `ap_cfg_getline`
+ * gives them (trimmed, `\` continuations, reading stops at a line of 8191 bytes or more);
+ * empty lines and lines starting with `#` are skipped; the user is the text before the first
+ * `:`; the hash is the text up to the next `:` (further fields are ignored; `::` counts as one
+ * separator, as `ap_getword` skips repeated separators); the first line of a user wins.
+ * htdigest lines (`user:realm:hash`) are indexed by user and realm, first match wins.
+ *
+ * The dummy model is the first hash that can verify anything (not plain text, not an
+ * unsupported format), else the first hash: unknown users are checked against a hash of the
+ * same kind and cost, so the file's typical check is what "no such user" costs.
+ *
+ * @example
+ * ```ts
+ * parseUserFile('alice:$apr1$x$y\n').users.get('alice'); // '$apr1$x$y'
+ * ```
+ */
+export function parseUserFile(text: string): UserFile {
+  const users = new Map<string, string>();
+  const realms = new Map<string, string>();
+  let firstHash: string | undefined;
+  let firstVerifiable: string | undefined;
+  const { lines, tooLongAt } = cfgLines(text, MAX_STRING_LEN);
+  for (const line of lines) {
+    if (line === '' || line.startsWith('#')) continue;
+    const user = getWord(line, ':');
+    const second = getWord(user.rest, ':');
+    if (!users.has(user.word)) {
+      users.set(user.word, second.word);
+      firstHash ??= second.word;
+      const kind = hashKind(second.word);
+      if (firstVerifiable === undefined && kind !== 'plain' && kind !== 'unsupported') {
+        firstVerifiable = second.word;
+      }
+    }
+    const key = realmKey(user.word, second.word);
+    if (!realms.has(key)) realms.set(key, getWord(second.rest, ':').word);
+  }
+  return { users, realms, dummyModel: firstVerifiable ?? firstHash, tooLongAt };
+}
+
+/** A parsed user file plus its dummy hash, made on first need. */
+interface LoadedUserFile {
+  readonly file: UserFile;
+  dummy: Promise<string> | undefined;
+}
+
+/**
+ * Creates the `authn_file` module: directive `AuthUserFile path` (per section; a relative path
+ * resolves against the server root; an inner section's file replaces the outer one) and the
+ * authn provider `file`.
+ *
+ * Each file is parsed once and re-read when it changes (one index per absolute path, shared by
+ * every section naming it); `close()` drops the indexes.
+ *
+ * Provider `file`, as httpd's:
+ * - `checkPassword`: no `AuthUserFile`, or a missing/unreadable file → throws `AuthTsError`
+ *   (the caller answers 500). Unknown user → `'not-found'`, after checking the password against
+ *   a dummy hash of the file's kind and cost so that timing does not tell which users exist
+ *   (httpd answers at once; authts deliberately does not). Known user → `'granted'` or
+ *   `'denied'` by {@link verifyPassword}.
+ * - `getRealmHash`: the hash of the first `user:realm:hash` line, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * const authnFile = createAuthnFileModule();
+ * // <Location /private> AuthUserFile conf/users </Location>, AuthBasicProvider file
+ * ```
+ */
+export function createAuthnFileModule(): Module<AuthnFileSettings> {
+  const indexes = new Map<string, TextFileIndex<LoadedUserFile>>();
+
+  function indexFor(path: string): TextFileIndex<LoadedUserFile> {
+    let index = indexes.get(path);
+    if (!index) {
+      index = createTextFileIndex(path, (text) => ({ file: parseUserFile(text), dummy: undefined }));
+      indexes.set(path, index);
+    }
+    return index;
+  }
+
+  async function load(req: AuthRequest): Promise<LoadedUserFile> {
+    const path = req.settings(module).userFile;
+    if (path === undefined) {
+      throw new AuthTsError('FILE_UNREADABLE', 'the "file" authn provider is used where no AuthUserFile is set');
+    }
+    return indexFor(path).get();
+  }
+
+  /** Spends what a real check costs; the answer is irrelevant (it is always false). */
+  async function checkDummy(loaded: LoadedUserFile, password: string): Promise<void> {
+    const model = loaded.file.dummyModel;
+    if (model === undefined) return;
+    loaded.dummy ??= makeDummyHash(model).catch((err: unknown) => {
+      loaded.dummy = undefined;
+      throw err;
+    });
+    await verifyPassword(await loaded.dummy, password);
+  }
+
+  const provider: AuthnProvider = {
+    checkPassword: async function fileCheckPassword(req, user, password): Promise<AuthnResult> {
+      const loaded = await load(req);
+      const hash = loaded.file.users.get(user);
+      if (hash === undefined) {
+        await checkDummy(loaded, password);
+        if (loaded.file.tooLongAt !== undefined) {
+          req.log.warn(
+            { file: req.settings(module).userFile, line: loaded.file.tooLongAt },
+            'AuthUserFile: reading stopped at an over-long line; users after it are not found',
+          );
+        }
+        return 'not-found';
+      }
+      return (await verifyPassword(hash, password)) ? 'granted' : 'denied';
+    },
+    getRealmHash: async function fileGetRealmHash(req, user, realm): Promise<string | undefined> {
+      const loaded = await load(req);
+      return loaded.file.realms.get(realmKey(user, realm));
+    },
+  };
+
+  const module: Module<AuthnFileSettings> = {
+    name: 'authn_file',
+    directives: [
+      {
+        name: 'AuthUserFile',
+        context: 'section',
+        minArgs: 1,
+        maxArgs: 1,
+        syntax: 'AuthUserFile file-path',
+        apply(ctx, args) {
+          const file = args[0] ?? '';
+          if (file === '') ctx.error('CONFIG_BAD_ARGUMENT', 'AuthUserFile needs a file path');
+          const path = resolve(ctx.serverRoot, file);
+          if (!existsSync(path)) ctx.warn(`AuthUserFile ${path} does not exist (yet); requests needing it will fail with 500`);
+          ctx.dir(module).userFile = path;
+        },
+      },
+    ],
+    createDirSettings: () => ({}),
+    mergeDirSettings: (base, add) => (add.userFile !== undefined ? { userFile: add.userFile } : { ...base }),
+    authnProviders: { file: provider },
+    close: async function closeAuthnFile(): Promise<void> {
+      indexes.clear();
+    },
+  };
+  return module;
+}
+
+/**
+ * The built-in `authn_file` module.
+ *
+ * @example
+ * ```ts
+ * new Registry([authnCore, authnFile, authBasic]); // then `AuthUserFile` and `AuthBasicProvider file` load
+ * ```
+ */
+export const authnFile: Module<AuthnFileSettings> = createAuthnFileModule();
