@@ -1,0 +1,167 @@
+import { parseOnOff } from '../config/args.js';
+import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
+import type { AuthRequest, PhaseResult } from '../request.js';
+import { requestConfig, withAliasSettings } from '../request-state.js';
+import { authName, authType, quoteParam } from './core.js';
+
+/** mod_auth_basic's per-section settings. */
+export interface AuthBasicSettings {
+  /** `AuthBasicProvider` list; an inner section's list replaces the outer one. */
+  providers: readonly AuthnProviderRef[] | undefined;
+  /** `AuthBasicAuthoritative` (default On). */
+  authoritative: boolean | undefined;
+}
+
+/** Credentials decoded from a `Basic` header, or why they could not be. */
+export type BasicCredentials =
+  | { readonly ok: true; readonly user: string; readonly password: string }
+  | { readonly ok: false; readonly status: 400 | 401; readonly reason: string };
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// Control characters (NUL, CR, LF, …) can never be part of a user name in any file or database
+// we check, and would corrupt logs.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Decodes the value of an `Authorization` header for Basic (RFC 7617): the scheme word is
+ * case-insensitive; after it only spaces and tabs are skipped (as httpd); the user is the text
+ * before the first `:`, the password everything after it. Unlike httpd, which decodes leniently
+ * up to the first bad character, malformed input is refused: bad base64, no colon, or control
+ * characters give 400 (docs/differences-from-httpd.md). A different scheme gives 401.
+ */
+export function decodeBasic(header: string): BasicCredentials {
+  const space = header.search(/[ \t]/);
+  const scheme = space < 0 ? header : header.slice(0, space);
+  if (scheme.toLowerCase() !== 'basic') {
+    return { ok: false, status: 401, reason: 'client used wrong authentication scheme' };
+  }
+  const token = header.slice(scheme.length).replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
+  if (!BASE64.test(token) || token.length % 4 === 1) {
+    return { ok: false, status: 400, reason: 'malformed Basic credentials: not base64' };
+  }
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return { ok: false, status: 400, reason: 'malformed Basic credentials: no colon' };
+  if (CONTROL.test(decoded)) {
+    return { ok: false, status: 400, reason: 'malformed Basic credentials: control characters' };
+  }
+  return { ok: true, user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Adds `WWW-Authenticate: Basic realm="…"` (set, not appended, as httpd). */
+export function noteBasicAuthFailure(req: AuthRequest): void {
+  req.responseHeaders.set('WWW-Authenticate', `Basic realm="${quoteParam(authName(req) ?? '')}"`);
+}
+
+/**
+ * Runs `check` on each provider in order; only `'not-found'` moves on to the next (a wrong
+ * password stops the chain, as httpd). An alias runs with its own settings merged in. A provider
+ * that throws cannot answer: the error propagates (→ 500).
+ */
+export async function runProviderChain(
+  req: AuthRequest,
+  providers: readonly AuthnProviderRef[],
+  check: (target: AuthRequest, ref: AuthnProviderRef) => Promise<AuthnResult>,
+): Promise<AuthnResult> {
+  let result: AuthnResult = 'not-found';
+  for (const ref of providers) {
+    const target = ref.aliasSettings ? withAliasSettings(req, ref.aliasSettings) : req;
+    result = await check(target, ref);
+    if (result !== 'not-found') break;
+  }
+  return result;
+}
+
+/** mod_auth_basic's check_user_id hook. */
+async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
+  const type = authType(req);
+  if (!type || type.toLowerCase() !== 'basic') return 'declined';
+  if (authName(req) === undefined) {
+    req.log.error({ code: 'AUTHNAME_MISSING' }, 'need AuthName');
+    return 500;
+  }
+  req.authType = type;
+  if (req.duplicateAuthorization) {
+    req.log.info('refused: more than one Authorization header');
+    return 400;
+  }
+  const header = req.headers['authorization'];
+  if (header === undefined) {
+    noteBasicAuthFailure(req);
+    return 401;
+  }
+  const credentials = decodeBasic(header);
+  if (!credentials.ok) {
+    req.log.info({ reason: credentials.reason }, 'Basic credentials refused');
+    if (credentials.status === 401) noteBasicAuthFailure(req);
+    return credentials.status;
+  }
+  req.user = credentials.user;
+  const settings = req.settings(authBasic);
+  let result: AuthnResult;
+  try {
+    result = await runProviderChain(req, settings.providers ?? [defaultProvider(req)], async (target, ref) => {
+      if (!ref.provider.checkPassword) throw new Error(`provider ${ref.name} cannot check passwords`);
+      return ref.provider.checkPassword(target, credentials.user, credentials.password);
+    });
+  } catch (err) {
+    if (settings.authoritative === false) return 'declined';
+    req.log.error({ err, user: credentials.user }, 'authn provider could not answer');
+    return 500;
+  }
+  if (result === 'granted') return 'ok';
+  if (settings.authoritative === false && result === 'not-found') return 'declined';
+  req.log.info(
+    { user: credentials.user, path: req.path },
+    result === 'denied' ? 'authentication failure: Password Mismatch' : 'user not found',
+  );
+  noteBasicAuthFailure(req);
+  return 401;
+}
+
+/** With no `AuthBasicProvider`, httpd uses `file`. */
+function defaultProvider(req: AuthRequest): AuthnProviderRef {
+  const provider = requestConfig(req).registry.authnProvider('file');
+  if (!provider) throw new Error('no authn provider configured');
+  return { name: 'file', provider, aliasSettings: undefined };
+}
+
+/** mod_auth_basic: `AuthType Basic`, `AuthBasicProvider`, `AuthBasicAuthoritative`. */
+export const authBasic: Module<AuthBasicSettings> = {
+  name: 'auth_basic',
+  createDirSettings: () => ({ providers: undefined, authoritative: undefined }),
+  mergeDirSettings: (base, add) => ({
+    providers: add.providers ?? base.providers,
+    authoritative: add.authoritative ?? base.authoritative,
+  }),
+  authSchemes: [{ name: 'Basic', noteAuthFailure: noteBasicAuthFailure }],
+  directives: [
+    {
+      name: 'AuthBasicProvider',
+      context: 'section',
+      minArgs: 1,
+      syntax: 'AuthBasicProvider provider-name [provider-name] ...',
+      apply(ctx, args) {
+        ctx.dir(authBasic).providers = args.map((name) => {
+          const ref = ctx.authnProvider(name);
+          if (!ref) return ctx.error('CONFIG_UNKNOWN_PROVIDER', `Unknown Authn provider: ${name}`);
+          if (!ref.provider.checkPassword) {
+            ctx.error('CONFIG_UNKNOWN_PROVIDER', `The '${name}' Authn provider doesn't support Basic Authentication`);
+          }
+          return ref;
+        });
+      },
+    },
+    {
+      name: 'AuthBasicAuthoritative',
+      context: 'section',
+      minArgs: 1,
+      maxArgs: 1,
+      syntax: 'AuthBasicAuthoritative On|Off',
+      apply(ctx, [value]) {
+        ctx.dir(authBasic).authoritative = parseOnOff(ctx, value!);
+      },
+    },
+  ],
+  hooks: [{ phase: 'authn', order: 10, handler: authenticateBasic }],
+};

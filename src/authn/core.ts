@@ -1,0 +1,116 @@
+import type { Module } from '../module.js';
+import type { AuthRequest } from '../request.js';
+import { requestConfig } from '../request-state.js';
+
+/** mod_authn_core's per-section settings. */
+export interface AuthnCoreSettings {
+  /** `AuthType`: a scheme name, `null` for an explicit `AuthType None`, undefined when unset. */
+  type: string | null | undefined;
+  /** `AuthName`, the realm. */
+  name: string | undefined;
+}
+
+/** The `AuthType` in force for this request (undefined for none), as `ap_auth_type`. */
+export function authType(req: AuthRequest): string | undefined {
+  return req.settings(authnCore).type ?? undefined;
+}
+
+/** The `AuthName` in force for this request, as `ap_auth_name`. */
+export function authName(req: AuthRequest): string | undefined {
+  return req.settings(authnCore).name;
+}
+
+/**
+ * Adds the challenge of the request's scheme to a 401 answer (`ap_note_auth_failure`).
+ * Without an AuthType there is no challenge to send (httpd logs AH00571 and sends none).
+ */
+export function noteAuthFailure(req: AuthRequest): void {
+  const type = authType(req);
+  if (!type) {
+    req.log.error('need AuthType to note auth failure');
+    return;
+  }
+  requestConfig(req).registry.authScheme(type)?.noteAuthFailure(req);
+}
+
+/** Escapes `"` and `\` for a quoted-string header parameter (httpd's `ap_escape_quotes`). */
+export function quoteParam(value: string): string {
+  return value.replace(/["\\]/g, '\\$&');
+}
+
+/**
+ * mod_authn_core: `AuthType`, `AuthName`, `<AuthnProviderAlias>`, and the last authn hook that
+ * fails a request whose AuthType no scheme handled (500, as httpd's `authenticate_no_user`).
+ */
+export const authnCore: Module<AuthnCoreSettings> = {
+  name: 'authn_core',
+  createDirSettings: () => ({ type: undefined, name: undefined }),
+  mergeDirSettings: (base, add) => ({
+    type: add.type !== undefined ? add.type : base.type,
+    name: add.name ?? base.name,
+  }),
+  directives: [
+    {
+      name: 'AuthType',
+      context: 'section',
+      minArgs: 1,
+      maxArgs: 1,
+      syntax: 'AuthType None|Basic',
+      apply(ctx, [value]) {
+        if (value!.toLowerCase() === 'none') {
+          ctx.dir(authnCore).type = null;
+          return;
+        }
+        const known = ctx.registry.modules.flatMap((m) => (m.authSchemes ?? []).map((s) => s.name));
+        const scheme = known.find((s) => s.toLowerCase() === value!.toLowerCase());
+        if (!scheme) {
+          return ctx.error('CONFIG_BAD_ARGUMENT', `AuthType ${value} is not supported by authts`, `use one of: None, ${known.join(', ')}`);
+        }
+        ctx.dir(authnCore).type = scheme;
+      },
+    },
+    {
+      name: 'AuthName',
+      context: 'section',
+      minArgs: 1,
+      maxArgs: 1,
+      syntax: 'AuthName auth-domain',
+      apply(ctx, [value]) {
+        ctx.dir(authnCore).name = value!;
+      },
+    },
+  ],
+  containers: [
+    {
+      name: 'AuthnProviderAlias',
+      context: 'server',
+      syntax: '<AuthnProviderAlias baseProvider Alias>',
+      apply(ctx, node, applyChildren) {
+        const [base, alias, ...extra] = node.args;
+        if (!base || !alias || extra.length > 0) {
+          return ctx.error('CONFIG_SYNTAX', '<AuthnProviderAlias> takes a base provider and an alias name');
+        }
+        if (base.toLowerCase() === alias.toLowerCase()) {
+          ctx.error('CONFIG_DUPLICATE', 'The alias provider name must be different from the base provider name.');
+        }
+        const ref = ctx.authnProvider(base);
+        if (!ref) return ctx.error('CONFIG_UNKNOWN_PROVIDER', `Unknown Authn provider: ${base}`);
+        const settings = new Map<Module<any, any>, unknown>();
+        applyChildren(node.children, settings);
+        ctx.defineAuthnAlias(alias, { name: alias, provider: ref.provider, aliasSettings: settings });
+      },
+    },
+  ],
+  hooks: [
+    {
+      phase: 'authn',
+      order: 20,
+      handler(req) {
+        const type = authType(req);
+        if (!type) return 'ok';
+        req.log.error({ code: 'AUTHTYPE_UNHANDLED', authType: type }, 'AuthType configured without corresponding module');
+        return 500;
+      },
+    },
+  ],
+};

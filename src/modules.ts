@@ -1,0 +1,20 @@
+import { accessCompat } from './access/compat.js';
+import { authBasic } from './authn/basic.js';
+import { authnCore } from './authn/core.js';
+import { authTsHandler } from './authts-handler.js';
+import { authzCore } from './authz/core.js';
+import { authzExpr } from './authz/expr.js';
+import { authzGroupfile } from './authz/groupfile.js';
+import { authzHost } from './authz/host.js';
+import { authzUser } from './authz/user.js';
+import { core } from './core-module.js';
+import type { Module } from './module.js';
+import { authnFile } from './providers/file.js';
+
+/**
+ * The built-in modules, in hook registration order (which decides the order of hooks of equal
+ * position, as httpd's module order does).
+ */
+export function builtinModules(): Module<any, any>[] {
+  return [core, accessCompat, authnCore, authBasic, authnFile, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler];
+}

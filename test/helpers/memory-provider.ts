@@ -1,0 +1,38 @@
+/**
+ * A unit-test stand-in for an authn provider: users and plain passwords in memory, plus a
+ * `Require memory-group` authz provider. Real providers are tested against real files.
+ */
+import type { AuthnResult, Module } from '../../src/module.js';
+
+export interface MemoryProviderOptions {
+  readonly users: Readonly<Record<string, string>>;
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
+  /** Users whose lookup throws, as a provider that cannot answer. */
+  readonly broken?: readonly string[];
+}
+
+/** A module registering authn provider `memory` and authz provider `memory-group`. */
+export function memoryModule(options: MemoryProviderOptions, name = 'memory'): Module {
+  return {
+    name: `test_${name}`,
+    authnProviders: {
+      [name]: {
+        async checkPassword(_req, user, password): Promise<AuthnResult> {
+          if (options.broken?.includes(user)) throw new Error('memory provider is down');
+          const stored = options.users[user];
+          if (stored === undefined) return 'not-found';
+          return stored === password ? 'granted' : 'denied';
+        },
+      },
+    },
+    authzProviders: {
+      [`${name}-group`]: {
+        parseRequire: (args) => args.split(/\s+/).filter(Boolean),
+        checkAuthorization(req, groups: string[]) {
+          if (req.user === undefined) return 'denied-no-user';
+          return groups.some((g) => options.groups?.[g]?.includes(req.user!)) ? 'granted' : 'denied';
+        },
+      },
+    },
+  };
+}
