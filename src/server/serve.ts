@@ -1,0 +1,177 @@
+import { once } from 'node:events';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Config } from '../config/config.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
+import { core, type ListenAddress } from '../core-module.js';
+import { AuthEngine } from '../engine.js';
+import { ConfigErrors } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Module } from '../module.js';
+import { builtinModules } from '../modules.js';
+import { mapToFilesystem, normalizeRequestTarget } from './paths.js';
+import { serveStatic } from './static.js';
+
+/** How to start `authts serve`. */
+export interface ServeOptions {
+  readonly configFile: string;
+  readonly logger: Logger;
+  /** User modules besides the built-ins. */
+  readonly modules?: readonly Module<any, any>[];
+  readonly defines?: ReadonlyMap<string, string>;
+  /** Overrides the config's `Listen` lines (tests use port 0). */
+  readonly listen?: readonly ListenAddress[];
+}
+
+/** A running `authts serve`. */
+export interface RunningServer {
+  /** The addresses actually bound (port 0 resolved). */
+  readonly addresses: readonly ListenAddress[];
+  /** The configuration now answering requests. */
+  readonly config: () => Config;
+  /** Re-reads the configuration; on errors the old one keeps serving and the errors are returned. */
+  reload(): Promise<ConfigErrors | undefined>;
+  /** Stops accepting, lets requests in flight finish, then closes. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_INDEX = ['index.html'];
+
+/**
+ * Starts `authts serve`: loads the configuration (refusing to start on any error), listens on
+ * its `Listen` addresses and, for every request, normalizes the path as httpd does, maps it to
+ * the DocumentRoot, runs the phases and serves the file when they allow it.
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.logger;
+  const modules = [...builtinModules(), ...(options.modules ?? [])];
+  const loadOptions: LoadOptions = {
+    file: options.configFile,
+    modules,
+    logger: log,
+    ...(options.defines ? { defines: options.defines } : {}),
+  };
+  let engine = new AuthEngine(await loadConfig(loadOptions), log);
+  const listen = options.listen ?? engine.config.serverSettings(core).listen;
+  if (listen.length === 0) {
+    throw new Error(`${options.configFile}: no Listen directive: authts does not know where to listen (add e.g. Listen 127.0.0.1:8080)`);
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(engine, req, res, log).catch((err: unknown) => {
+      log.error({ err }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, new Map(), req.method === 'HEAD');
+      else res.destroy();
+    });
+  };
+
+  const servers: Server[] = [];
+  const addresses: ListenAddress[] = [];
+  for (const address of listen) {
+    const server = createServer({ requireHostHeader: false }, handler);
+    server.listen(address.port, address.host);
+    await once(server, 'listening');
+    const bound = server.address() as AddressInfo;
+    servers.push(server);
+    addresses.push({ host: bound.address, port: bound.port });
+    log.info({ host: bound.address, port: bound.port }, 'authts serve listening');
+  }
+
+  return {
+    addresses,
+    config: () => engine.config,
+    async reload() {
+      try {
+        const next = new AuthEngine(await loadConfig(loadOptions), log);
+        engine = next;
+        log.info({ file: options.configFile }, 'configuration reloaded');
+        return undefined;
+      } catch (err) {
+        if (err instanceof ConfigErrors) {
+          for (const e of err.errors) log.error({ file: e.file, line: e.line, code: e.code }, e.toString());
+          log.error('reload failed: the previous configuration keeps serving');
+          return err;
+        }
+        throw err;
+      }
+    },
+    async close() {
+      await Promise.all(
+        servers.map(async (server) => {
+          const closed = once(server, 'close');
+          server.close();
+          server.closeIdleConnections();
+          await closed;
+        }),
+      );
+      await engine.config.close();
+    },
+  };
+}
+
+async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  const head = req.method === 'HEAD';
+  const target = normalizeRequestTarget(req.url ?? '');
+  if (!target.ok) {
+    log.info({ reason: target.reason }, 'bad request target');
+    sendError(res, target.status, new Map(), head);
+    return;
+  }
+  const documentRoot = engine.config.serverSettings(core).documentRoot;
+  let filename: string | undefined;
+  let isDirectory = false;
+  let exists = false;
+  if (documentRoot !== undefined) {
+    const mapped = await mapToFilesystem(documentRoot, target.path);
+    filename = mapped.filename;
+    isDirectory = mapped.isDirectory;
+    exists = mapped.exists;
+  }
+  const base = {
+    method: req.method ?? 'GET',
+    query: target.query,
+    unparsedUri: req.url ?? '',
+    headers: req.headersDistinct,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    localAddress: req.socket.localAddress ?? '',
+    tls: (req.socket as TLSSocket).encrypted === true,
+  };
+  const verdict = await engine.check({ ...base, path: target.path, filename, isDirectory });
+  if (!verdict.allowed) {
+    sendError(res, verdict.status, verdict.headers, head);
+    return;
+  }
+  if (filename === undefined || !exists) {
+    sendError(res, 404, new Map(), head);
+    return;
+  }
+  const directoryIndex = engine.config.resolve({ path: target.path, filename, isDirectory }).get(core).directoryIndex ?? DEFAULT_INDEX;
+  await serveStatic(req, res, {
+    filename,
+    urlPath: target.path,
+    directoryIndex,
+    // mod_dir's index is an internal subrequest with its own access check: a <Files index.html>
+    // section (or a symlinked index) is decided on the index file's real path.
+    authorizeIndex: async (index) => {
+      const sub = await engine.check({ ...base, path: index.urlPath, filename: index.filename, isDirectory: false });
+      if (sub.allowed) return 'serve';
+      if ((sub.status >= 300 && sub.status < 400) || (sub.status === 401 && directoryIndex.length === 1)) {
+        sendError(res, sub.status, sub.headers, head);
+        return 'handled';
+      }
+      return 'skip';
+    },
+  });
+}
+
+/** Answers with `status`, the verdict's headers and a short HTML body like httpd's. */
+export function sendError(res: ServerResponse, status: number, headers: ReadonlyMap<string, string>, head: boolean): void {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  const body = `<!DOCTYPE html>\n<html><head><title>${status} ${reason}</title></head>\n<body><h1>${reason}</h1></body></html>\n`;
+  res.statusCode = status;
+  for (const [name, value] of headers) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(head ? undefined : body);
+}
