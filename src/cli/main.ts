@@ -1,0 +1,143 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { Writable } from 'node:stream';
+import { loadConfig } from '../config/load.js';
+import { ConfigErrors } from '../errors.js';
+import { createLogger } from '../log.js';
+import { builtinModules } from '../modules.js';
+import { startServer, type RunningServer } from '../server/serve.js';
+import { createDemoSite } from './demo.js';
+
+/** Where the CLI writes, and how it learns it should stop (tests pass their own). */
+export interface CliIo {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Subscribes to a process signal; returns an unsubscribe function. */
+  readonly onSignal?: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT', listener: () => void) => () => void;
+  /** Called once a server is listening (tests use it to learn the port). */
+  readonly onListening?: (server: RunningServer) => void;
+}
+
+function collectDefine(value: string, previous: Map<string, string>): Map<string, string> {
+  const eq = value.indexOf('=');
+  previous.set(eq < 0 ? value : value.slice(0, eq), eq < 0 ? '' : value.slice(eq + 1));
+  return previous;
+}
+
+/**
+ * The `authts` command: `serve`, `check`, `demo`. Returns the exit code; never calls
+ * `process.exit` (the entry file does).
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('authts')
+    .description("Apache httpd's access, authn and authz phases for Node.js")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  const defineOption = () =>
+    new Option('-D, --define <NAME[=value]>', 'define a name for <IfDefine> and ${NAME}, as httpd -D').argParser(collectDefine).default(new Map());
+
+  program
+    .command('check')
+    .description('check a configuration, as apachectl configtest')
+    .requiredOption('-f, --config <file>', 'the configuration file')
+    .addOption(defineOption())
+    .action(async (opts: { config: string; define: Map<string, string> }) => {
+      exitCode = await check(opts.config, opts.define, io);
+    });
+
+  program
+    .command('serve')
+    .description('serve the DocumentRoot under the configuration (SIGHUP reloads, SIGTERM drains and exits)')
+    .requiredOption('-f, --config <file>', 'the configuration file')
+    .addOption(defineOption())
+    .action(async (opts: { config: string; define: Map<string, string> }) => {
+      exitCode = await serve(opts.config, opts.define, io);
+    });
+
+  program
+    .command('demo')
+    .description('write a small demo site (htpasswd-protected /private/) to a temp directory and serve it')
+    .option('-p, --port <port>', 'port on 127.0.0.1', '8080')
+    .option('--dir <dir>', 'where to write the demo site (default: a new temp directory)')
+    .action(async (opts: { port: string; dir?: string }) => {
+      const site = await createDemoSite({ port: Number(opts.port), ...(opts.dir ? { dir: opts.dir } : {}) });
+      io.stdout.write(
+        `authts demo: http://127.0.0.1:${opts.port}/ (public) and http://127.0.0.1:${opts.port}/private/ ` +
+          `(user "${site.user}", password "${site.password}")\nconfiguration: ${site.configFile}\n`,
+      );
+      exitCode = await serve(site.configFile, new Map(), io);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  return exitCode;
+}
+
+async function check(file: string, defines: Map<string, string>, io: CliIo): Promise<number> {
+  try {
+    const config = await loadConfig({ file, defines, modules: builtinModules() });
+    for (const w of config.warnings) io.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
+    await config.close();
+    io.stdout.write('Syntax OK\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigErrors) {
+      for (const e of err.errors) io.stderr.write(`${e.toString()}\n`);
+      io.stderr.write(`${err.errors.length} error${err.errors.length === 1 ? '' : 's'} in ${file}\n`);
+      return 1;
+    }
+    io.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function serve(file: string, defines: Map<string, string>, io: CliIo): Promise<number> {
+  const logger = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
+  let server: RunningServer;
+  try {
+    server = await startServer({ configFile: file, defines, logger });
+  } catch (err) {
+    if (err instanceof ConfigErrors) {
+      for (const e of err.errors) io.stderr.write(`${e.toString()}\n`);
+      io.stderr.write('authts serve: configuration errors, not started\n');
+      return 1;
+    }
+    io.stderr.write(`authts serve: ${(err as Error).message}\n`);
+    return 1;
+  }
+  io.onListening?.(server);
+  const onSignal = io.onSignal ?? processSignal;
+  await new Promise<void>((resolve) => {
+    const offs = [
+      onSignal('SIGHUP', () => {
+        void server.reload();
+      }),
+      onSignal('SIGTERM', stop),
+      onSignal('SIGINT', stop),
+    ];
+    let stopping = false;
+    function stop(): void {
+      if (stopping) return;
+      stopping = true;
+      for (const off of offs) off();
+      logger.info('draining requests in flight, then exiting');
+      server.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'error while closing');
+        resolve();
+      });
+    }
+  });
+  return 0;
+}
+
+function processSignal(signal: NodeJS.Signals, listener: () => void): () => void {
+  process.on(signal, listener);
+  return () => process.off(signal, listener);
+}
