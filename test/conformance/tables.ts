@@ -362,6 +362,38 @@ export const conformanceCases: readonly ConformanceCase[] = [
     requests: [{ path: '/private/a.txt', auth: 'alice:alice-pw', status: 401 }],
   },
   {
+    name: '<AuthzProviderAlias>: a named Require with its own arguments and settings',
+    config:
+      '<AuthzProviderAlias group staff-only staff>\n    AuthGroupFile "${AUTHTS_HTTPD_DIR}/groups"\n</AuthzProviderAlias>\n' +
+      dir('/private', '\n    AuthType Basic\n    AuthName "Private area"\n    AuthUserFile "${AUTHTS_HTTPD_DIR}/users"\n    Require staff-only'),
+    requests: [
+      { path: '/private/a.txt', status: 401, challenge: REALM },
+      { path: '/private/a.txt', auth: 'bob:bob-pw', status: 200 },
+      { path: '/private/a.txt', auth: 'alice:alice-pw', status: 401 },
+    ],
+  },
+  {
+    name: 'Merge order: <Files> after <Directory>, <Location> last, whatever the file order',
+    config:
+      '<Location "/private">\n    Require user carol\n</Location>\n' +
+      '<Files "a.txt">\n    Require user bob\n</Files>\n' +
+      dir('/private', basic('    Require user alice')),
+    requests: [
+      { path: '/private/a.txt', auth: 'alice:alice-pw', status: 401 },
+      { path: '/private/a.txt', auth: 'bob:bob-pw', status: 401 },
+      { path: '/private/a.txt', auth: 'carol:carol-pw', status: 200 },
+    ],
+  },
+  {
+    name: 'Merge order: shorter <Directory> first, so the deeper one wins',
+    config: dir('/private/sub', '\n    Require user bob') + dir('/private', basic('    Require user alice')),
+    requests: [
+      { path: '/private/sub/b.txt', auth: 'bob:bob-pw', status: 200 },
+      { path: '/private/sub/b.txt', auth: 'alice:alice-pw', status: 401 },
+      { path: '/private/a.txt', auth: 'alice:alice-pw', status: 200 },
+    ],
+  },
+  {
     name: 'Every spelling of a protected path is protected (paths as httpd normalizes them)',
     config: dir('/private', basic('    Require valid-user')),
     requests: [

@@ -195,3 +195,25 @@ describe('merging across sections', () => {
     expect((await check(engine, { path: '/p', basic: 'alice:other' })).status).toBe(401);
   });
 });
+
+describe('Require env', () => {
+  const setsEnv: Module = {
+    name: 'test_setenv',
+    hooks: [
+      {
+        phase: 'access',
+        order: 5,
+        handler(req) {
+          if (req.headers['x-trusted'] === 'yes') req.env.set('trusted', '1');
+          return 'declined';
+        },
+      },
+    ],
+  };
+
+  it('grants when a named variable is set by an earlier phase', async () => {
+    const engine = await engineFor('<Location />\nRequire env trusted other\n</Location>', [setsEnv]);
+    expect((await check(engine, { headers: { 'x-trusted': 'yes' } })).status).toBe(200);
+    expect((await check(engine, { headers: { 'x-trusted': 'no' } })).status).toBe(403);
+  });
+});
