@@ -34,6 +34,7 @@ export type { AuthTsErrorCode, ConfigErrorCode, SourceLocation } from './errors.
 export { loadConfig, type LoadOptions } from './config/load.js';
 export type { Config, DirConfig } from './config/config.js';
 export { AuthEngine } from './engine.js';
+export { ConnectionCache, type ConnectionCacheOptions, type ConnectionFactory, type Lease } from './cache.js';
 export { builtinModules } from './modules.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './log.js';
 export { startServer, type RunningServer, type ServeOptions } from './server/serve.js';
