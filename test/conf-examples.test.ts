@@ -1,0 +1,192 @@
+/**
+ * Every conf-examples/<name>/site.conf loads without errors or warnings, and answers the curl
+ * lines of its README.md with the statuses (and WWW-Authenticate values) the README states.
+ *
+ * The README is the test table: each `curl` line in a ```sh block is turned into a request,
+ * and the comment after it (` # 401, WWW-Authenticate: Basic realm="x"`) into the expectation:
+ * the first number is the status; `WWW-Authenticate: <value>` must be the header exactly;
+ * `no WWW-Authenticate` means the header must be absent.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/log.js';
+import { builtinModules } from '../src/modules.js';
+import { startServer, type RunningServer } from '../src/server/serve.js';
+
+const examplesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'conf-examples');
+const examples = readdirSync(examplesDir, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(join(examplesDir, entry.name, 'site.conf')))
+  .map((entry) => entry.name)
+  .sort();
+
+/** One curl line of a README, as a request and its expected answer. */
+interface CurlCase {
+  readonly line: string;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly status: number;
+  /** A string: the exact header; null: must be absent; undefined: not checked. */
+  readonly challenge: string | null | undefined;
+}
+
+/** Splits a shell command line into words: 'single' and "double" quotes, no expansions. */
+function shellWords(text: string): string[] {
+  const words: string[] = [];
+  const re = /'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (const m of text.matchAll(re)) words.push(m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!);
+  return words;
+}
+
+/** The curl lines of the ```sh blocks of a README (`\` continuations joined). */
+function curlCases(readme: string): CurlCase[] {
+  const cases: CurlCase[] = [];
+  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const joined = block[1]!.replace(/\\\n\s*/g, '');
+    for (const rawLine of joined.split('\n')) {
+      const line = rawLine.trim();
+      if (!line.startsWith('curl ')) continue;
+      const hash = line.indexOf(' # ');
+      if (hash < 0) throw new Error(`README curl line without an expected status: ${line}`);
+      const command = shellWords(line.slice(0, hash));
+      const comment = line.slice(hash + 3);
+      const status = /\b(\d{3})\b/.exec(comment);
+      if (!status) throw new Error(`README curl line without an expected status: ${line}`);
+      let method = 'GET';
+      let url: string | undefined;
+      const headers: Record<string, string> = {};
+      for (let i = 1; i < command.length; i++) {
+        const word = command[i]!;
+        if (word === '-i' || word === '-s') continue;
+        if (word === '-I') method = 'HEAD';
+        else if (word === '-X') method = command[++i]!;
+        else if (word === '-u') headers['authorization'] = `Basic ${Buffer.from(command[++i]!).toString('base64')}`;
+        else if (word === '-H') {
+          const header = command[++i]!;
+          const colon = header.indexOf(':');
+          headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
+        } else if (word.startsWith('http://')) url = word;
+        else throw new Error(`curl option the test does not understand: ${word} in ${line}`);
+      }
+      if (url === undefined) throw new Error(`README curl line without a URL: ${line}`);
+      const challenge = /WWW-Authenticate: (.*)$/.exec(comment);
+      cases.push({
+        line,
+        method,
+        path: new URL(url).pathname,
+        headers,
+        status: Number(status[1]),
+        challenge: /no WWW-Authenticate/.test(comment) ? null : challenge ? challenge[1]!.trim() : undefined,
+      });
+    }
+  }
+  return cases;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly challenge: string | undefined;
+}
+
+function send(port: number, c: CurlCase): Promise<Answer> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, method: c.method, path: c.path, headers: c.headers, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const header = res.headers['www-authenticate'];
+          resolvePromise({ status: res.statusCode ?? 0, challenge: Array.isArray(header) ? header.join(', ') : header });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const servers: RunningServer[] = [];
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+});
+
+describe('conf-examples', () => {
+  it('has the examples the docs name', () => {
+    expect(examples).toEqual(
+      expect.arrayContaining(['access-compat', 'basic-file', 'handler', 'provider-alias', 'require-trees']),
+    );
+  });
+
+  for (const name of examples) {
+    describe(name, () => {
+      const file = join(examplesDir, name, 'site.conf');
+      const readme = readFileSync(join(examplesDir, name, 'README.md'), 'utf8');
+      const cases = curlCases(readme);
+
+      it('loads with no errors and no warnings', async () => {
+        const config = await loadConfig({ file, modules: builtinModules(), logger: silentLogger });
+        expect(config.warnings).toEqual([]);
+        await config.close();
+      });
+
+      it('has curl lines in its README', () => {
+        expect(cases.length).toBeGreaterThanOrEqual(5);
+        expect(readme).toContain(`npx authts serve -f conf-examples/${name}/site.conf`);
+      });
+
+      it('names a distinct 127.0.0.1 port that its README uses', () => {
+        const listen = /^Listen 127\.0\.0\.1:(\d+)$/m.exec(readFileSync(file, 'utf8'));
+        expect(listen).not.toBeNull();
+        for (const c of cases) expect(c.line).toContain(`http://127.0.0.1:${listen![1]}/`);
+      });
+
+      describe('answers its README', () => {
+        let port = 0;
+        it('starts', async () => {
+          const server = await startServer({
+            configFile: file,
+            logger: silentLogger,
+            listen: [{ host: '127.0.0.1', port: 0 }],
+          });
+          servers.push(server);
+          port = server.addresses[0]!.port;
+          expect(port).toBeGreaterThan(0);
+        });
+        for (const c of cases) {
+          it(c.line.replace(/\s+/g, ' '), async () => {
+            expect(port, 'server did not start').toBeGreaterThan(0);
+            const answer = await send(port, c);
+            expect(answer.status).toBe(c.status);
+            if (c.challenge === null) expect(answer.challenge).toBeUndefined();
+            else if (c.challenge !== undefined) expect(answer.challenge).toBe(c.challenge);
+          });
+        }
+      });
+    });
+  }
+
+  it('conf-examples/README.md lists every example with its port', () => {
+    const index = readFileSync(join(examplesDir, 'README.md'), 'utf8');
+    for (const name of examples) {
+      const port = /^Listen 127\.0\.0\.1:(\d+)$/m.exec(readFileSync(join(examplesDir, name, 'site.conf'), 'utf8'))?.[1];
+      expect(index).toContain(`| [${name}](${name}/) | ${port} |`);
+    }
+  });
+
+  it('docs/handlers.md shows conf-examples/handler as it is', () => {
+    const doc = readFileSync(join(examplesDir, '..', 'docs', 'handlers.md'), 'utf8');
+    for (const file of ['site.conf', 'handlers/client-check.ts', 'handlers/tokens.mjs', 'handlers/tokens.json']) {
+      expect(doc, file).toContain(readFileSync(join(examplesDir, 'handler', file), 'utf8'));
+    }
+  });
+
+  it('uses a different port in every example', () => {
+    const ports = examples.map((name) => /^Listen 127\.0\.0\.1:(\d+)$/m.exec(readFileSync(join(examplesDir, name, 'site.conf'), 'utf8'))?.[1]);
+    expect(new Set(ports).size).toBe(examples.length);
+  });
+});
