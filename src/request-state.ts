@@ -43,7 +43,7 @@ export function createAuthRequest(config: Config, dir: DirConfig, info: RequestI
       headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
       continue;
     }
-    if ((name === 'authorization' || name === 'proxy-authorization') && value.length > 1) {
+    if (name === 'authorization' && value.length > 1) {
       duplicateAuthorization = true;
     }
     headers[name] = value.join(', ');

@@ -22,7 +22,7 @@ export interface AuthRequest {
    * a document root; `undefined` for requests that do not map to files.
    */
   readonly filename: string | undefined;
-  /** Request headers with lower-case names; repeated headers are joined with `, ` except `authorization`, which keeps only a sole value (a repeated one is `undefined` plus `duplicateAuthorization`). */
+  /** Request headers with lower-case names; repeated headers are joined with `, ` (see `duplicateAuthorization`). */
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** True when the request carried more than one `Authorization` header. */
   readonly duplicateAuthorization: boolean;

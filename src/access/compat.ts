@@ -1,6 +1,7 @@
 import { parseChoice } from '../config/args.js';
 import { methodInLimit, type DirectiveContext, type MethodLimit, type Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
+import { hasEnv } from '../authz/core.js';
 import { inDomain, remoteHostName } from '../authz/host.js';
 import { parseAddress, parseSubnet, subnetContains, type IpSubnet } from '../expr/ipsubnet.js';
 
@@ -44,7 +45,7 @@ async function ruleMatches(req: AuthRequest, rule: Rule): Promise<boolean> {
     case 'all':
       return true;
     case 'env':
-      return req.env.has(rule.name) !== rule.negate;
+      return hasEnv(req, rule.name) !== rule.negate;
     case 'ip': {
       const addr = parseAddress(req.remoteAddress);
       return addr !== undefined && subnetContains(rule.subnet, addr);

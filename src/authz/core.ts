@@ -58,6 +58,9 @@ function parseRequireLine(ctx: DirectiveContext, raw: string): AuthzNode {
   if (!name.word) ctx.error('CONFIG_BAD_REQUIRE', 'Require needs a provider name', 'e.g. Require valid-user');
   const ref: AuthzProviderRef | undefined = ctx.authzProvider(name.word);
   if (!ref) return ctx.error('CONFIG_UNKNOWN_PROVIDER', `Unknown Authz provider: ${name.word}`);
+  if (ref.aliasArgs !== undefined && name.rest !== '') {
+    ctx.warn(`Require ${name.word} is an <AuthzProviderAlias> with fixed arguments; "${name.rest}" is ignored`);
+  }
   const args = ref.aliasArgs ?? name.rest;
   const parseCtx: RequireParseContext = { where: ctx.where, error: ctx.error, warn: ctx.warn };
   const parsed = ref.provider.parseRequire(args, parseCtx);
@@ -70,6 +73,14 @@ function parseRequireLine(ctx: DirectiveContext, raw: string): AuthzNode {
     provider: ref,
     parsed,
   };
+}
+
+/** httpd's environment table is case-insensitive; so is the lookup here. */
+export function hasEnv(req: AuthRequest, name: string): boolean {
+  if (req.env.has(name)) return true;
+  const lower = name.toLowerCase();
+  for (const key of req.env.keys()) if (key.toLowerCase() === lower) return true;
+  return false;
 }
 
 function firstWord(text: string): { word: string; rest: string } {
@@ -216,7 +227,7 @@ export const authzCore: Module<AuthzCoreSettings> = {
         if (names.length === 0) ctx.error('CONFIG_BAD_REQUIRE', "'Require env' requires at least one variable name");
         return names;
       },
-      checkAuthorization: (req, names: string[]) => (names.some((n) => req.env.has(n)) ? 'granted' : 'denied'),
+      checkAuthorization: (req, names: string[]) => (names.some((n) => hasEnv(req, n)) ? 'granted' : 'denied'),
     },
     method: {
       parseRequire(args, ctx) {

@@ -28,8 +28,8 @@ export interface LoadOptions {
   readonly modules: readonly Module<any, any>[];
   /** Base for relative paths; default: the main file's directory (the working directory for text). */
   readonly serverRoot?: string;
-  /** `-D NAME` defines, as `httpd -D`. */
-  readonly defines?: ReadonlyMap<string, string>;
+  /** `-D NAME` defines, as `httpd -D` (an `undefined` value: defined for `<IfDefine>` only). */
+  readonly defines?: ReadonlyMap<string, string | undefined>;
   /** Variables for `${NAME}` after the defines; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly logger?: Logger;
@@ -72,7 +72,10 @@ export async function loadConfig(options: LoadOptions): Promise<Config> {
 
   // A `ServerRoot` line in the file moves the base for relative paths, as in httpd.
   const loader = new Loader(registry, parsed.serverRoot, options.logger ?? silentLogger);
-  for (const w of parsed.warnings) loader.warnings.push(w);
+  for (const w of parsed.warnings) {
+    loader.warnings.push(w);
+    loader.log.warn({ file: w.file, line: w.line }, w.message);
+  }
   loader.errors.push(...parsed.errors);
   loader.applyTopLevel(parsed.nodes);
   if (loader.errors.length === 0) await loader.runChecks();
@@ -277,7 +280,9 @@ class Loader {
   }
 
   /**
-   * `<Directory>` paths are made absolute (against ServerRoot, as httpd does) and, when they
+   * `<Directory>` paths are made absolute against ServerRoot (httpd makes a relative path
+   * absolute against its working directory, which is rarely meant; see
+   * docs/differences-from-httpd.md) and, when they
    * exist and have no wildcard, resolved through symlinks: requests are matched on real paths,
    * so the section must be too (docs/differences-from-httpd.md).
    */

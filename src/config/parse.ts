@@ -39,7 +39,7 @@ export interface ParseOptions {
    * Names defined before the first line, like `httpd -D NAME`; each also has a value for
    * `${NAME}` (as `Define NAME value`).
    */
-  readonly defines?: ReadonlyMap<string, string> | undefined;
+  readonly defines?: ReadonlyMap<string, string | undefined> | undefined;
   /** Where `${NAME}` looks when no `Define` gave NAME a value. Default: `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   /**
@@ -194,8 +194,9 @@ class Parser {
     this.env = options.env ?? process.env;
     this.modules = new Set([...(options.knownModules ?? [])].map(moduleKey));
     for (const [name, value] of options.defines ?? []) {
-      this.defines.set(name, value);
-      this.valued.add(name);
+      // `-D NAME` (no value) defines the name for <IfDefine> only, as httpd's -D does.
+      this.defines.set(name, value ?? '');
+      if (value !== undefined) this.valued.add(name);
     }
   }
 
