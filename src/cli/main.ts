@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigErrors } from '../errors.js';
@@ -17,9 +17,18 @@ export interface CliIo {
   readonly onListening?: (server: RunningServer) => void;
 }
 
-function collectDefine(value: string, previous: Map<string, string>): Map<string, string> {
+/** `--port`: a TCP port number, checked before anything is written (a usage error, exit 2). */
+function parsePort(value: string): string {
+  if (!/^[0-9]{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new InvalidArgumentError('expected a port number from 1 to 65535');
+  }
+  return value;
+}
+
+/** `-D NAME` defines NAME for `<IfDefine>` (as httpd -D); `-D NAME=value` also gives `${NAME}` a value. */
+function collectDefine(value: string, previous: Map<string, string | undefined>): Map<string, string | undefined> {
   const eq = value.indexOf('=');
-  previous.set(eq < 0 ? value : value.slice(0, eq), eq < 0 ? '' : value.slice(eq + 1));
+  previous.set(eq < 0 ? value : value.slice(0, eq), eq < 0 ? undefined : value.slice(eq + 1));
   return previous;
 }
 
@@ -60,7 +69,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   program
     .command('demo')
     .description('write a small demo site (htpasswd-protected /private/) to a temp directory and serve it')
-    .option('-p, --port <port>', 'port on 127.0.0.1', '8080')
+    .option('-p, --port <port>', 'port on 127.0.0.1', parsePort, '8080')
     .option('--dir <dir>', 'where to write the demo site (default: a new temp directory)')
     .action(async (opts: { port: string; dir?: string }) => {
       const site = await createDemoSite({ port: Number(opts.port), ...(opts.dir ? { dir: opts.dir } : {}) });
@@ -117,7 +126,9 @@ async function serve(file: string, defines: Map<string, string>, io: CliIo): Pro
   await new Promise<void>((resolve) => {
     const offs = [
       onSignal('SIGHUP', () => {
-        void server.reload();
+        // reload() reports configuration errors itself and keeps the old configuration; anything
+        // else it throws must not become an unhandled rejection that kills a serving process.
+        server.reload().catch((err: unknown) => logger.error({ err }, 'reload failed: the previous configuration keeps serving'));
       }),
       onSignal('SIGTERM', stop),
       onSignal('SIGINT', stop),

@@ -22,6 +22,11 @@ export interface ServeOptions {
   readonly defines?: ReadonlyMap<string, string>;
   /** Overrides the config's `Listen` lines (tests use port 0). */
   readonly listen?: readonly ListenAddress[];
+  /**
+   * How long `close()` lets requests in flight finish before it cuts their connections
+   * (default 10 000 ms): a stalled client must not hold a shutdown open.
+   */
+  readonly drainTimeoutMs?: number;
 }
 
 /** A running `authts serve`. */
@@ -30,7 +35,11 @@ export interface RunningServer {
   readonly addresses: readonly ListenAddress[];
   /** The configuration now answering requests. */
   readonly config: () => Config;
-  /** Re-reads the configuration; on errors the old one keeps serving and the errors are returned. */
+  /**
+   * Re-reads the configuration; on errors the old one keeps serving and the errors are returned.
+   * Requests in flight finish under the configuration they started with; overlapping calls run
+   * one after another.
+   */
   reload(): Promise<ConfigErrors | undefined>;
   /** Stops accepting, lets requests in flight finish, then closes. */
   close(): Promise<void>;
@@ -55,10 +64,25 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let engine = new AuthEngine(await loadConfig(loadOptions), log);
   const listen = options.listen ?? engine.config.serverSettings(core).listen;
   if (listen.length === 0) {
+    await engine.config.close();
     throw new Error(`${options.configFile}: no Listen directive: authts does not know where to listen (add e.g. Listen 127.0.0.1:8080)`);
   }
 
+  const servers: Server[] = [];
+  // Set by close(): from then on every response ends its connection, so that kept-alive
+  // connections do not hold the drain open until their keep-alive timeout.
+  let closing = false;
+  const closeIdle = (): void => {
+    for (const server of servers) server.closeIdleConnections();
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (closing) res.shouldKeepAlive = false;
+    // A response that was already under way when close() began was sent keep-alive: its
+    // connection turns idle when it ends, and is closed then.
+    res.once('close', () => {
+      if (closing) closeIdle();
+    });
     handle(engine, req, res, log).catch((err: unknown) => {
       log.error({ err }, 'request failed');
       if (!res.headersSent) sendError(res, 500, new Map(), req.method === 'HEAD');
@@ -66,45 +90,69 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   };
 
-  const servers: Server[] = [];
   const addresses: ListenAddress[] = [];
   for (const address of listen) {
     const server = createServer({ requireHostHeader: false }, handler);
-    server.listen(address.port, address.host);
-    await once(server, 'listening');
+    try {
+      server.listen(address.port, address.host);
+      await once(server, 'listening');
+    } catch (err) {
+      // A later Listen failing (address in use) must not leave the earlier ones bound: the
+      // caller gets the error and nothing keeps running.
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+      await engine.config.close();
+      throw err;
+    }
     const bound = server.address() as AddressInfo;
     servers.push(server);
     addresses.push({ host: bound.address, port: bound.port });
     log.info({ host: bound.address, port: bound.port }, 'authts serve listening');
   }
 
+  // Reloads run one after another, so that the last one asked for is the one that stays.
+  let reloading: Promise<unknown> = Promise.resolve();
+  async function reloadNow(): Promise<ConfigErrors | undefined> {
+    try {
+      const next = new AuthEngine(await loadConfig(loadOptions), log);
+      engine = next;
+      log.info({ file: options.configFile }, 'configuration reloaded');
+      return undefined;
+    } catch (err) {
+      if (err instanceof ConfigErrors) {
+        for (const e of err.errors) log.error({ file: e.file, line: e.line, code: e.code }, e.toString());
+        log.error('reload failed: the previous configuration keeps serving');
+        return err;
+      }
+      throw err;
+    }
+  }
+
   return {
     addresses,
     config: () => engine.config,
-    async reload() {
-      try {
-        const next = new AuthEngine(await loadConfig(loadOptions), log);
-        engine = next;
-        log.info({ file: options.configFile }, 'configuration reloaded');
-        return undefined;
-      } catch (err) {
-        if (err instanceof ConfigErrors) {
-          for (const e of err.errors) log.error({ file: e.file, line: e.line, code: e.code }, e.toString());
-          log.error('reload failed: the previous configuration keeps serving');
-          return err;
-        }
-        throw err;
-      }
+    reload() {
+      const result = reloading.then(reloadNow);
+      reloading = result.catch(() => undefined);
+      return result;
     },
     async close() {
-      await Promise.all(
-        servers.map(async (server) => {
-          const closed = once(server, 'close');
-          server.close();
-          server.closeIdleConnections();
-          await closed;
-        }),
-      );
+      closing = true;
+      const deadline = setTimeout(() => {
+        log.warn('drain deadline reached: closing connections still in flight');
+        for (const server of servers) server.closeAllConnections();
+      }, options.drainTimeoutMs ?? 10_000);
+      try {
+        await Promise.all(
+          servers.map(async (server) => {
+            const closed = once(server, 'close');
+            server.close();
+            server.closeIdleConnections();
+            await closed;
+          }),
+        );
+      } finally {
+        clearTimeout(deadline);
+      }
       await engine.config.close();
     },
   };
@@ -142,6 +190,8 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
     sendError(res, verdict.status, verdict.headers, head);
     return;
   }
+  // The phases' response headers go out whatever the status (httpd's err_headers_out).
+  for (const [name, value] of verdict.headers) res.setHeader(name, value);
   if (filename === undefined || !exists) {
     sendError(res, 404, new Map(), head);
     return;
