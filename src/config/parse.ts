@@ -335,7 +335,7 @@ class Parser {
       this.error(
         'CONFIG_UNDEFINED_VARIABLE',
         where,
-        readWord(text).value,
+        sectionAwareName(readWord(text).value),
         `Config variable \${${name}} is not defined`,
         hint,
       );
@@ -595,4 +595,9 @@ class Parser {
     }
     this.serverRoot = absolute;
   }
+}
+
+/** `<Directory` as the first word of a section line is named `<Directory>` in messages. */
+function sectionAwareName(word: string): string {
+  return word.startsWith('<') && !word.endsWith('>') ? `${word}>` : word;
 }
