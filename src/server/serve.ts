@@ -169,12 +169,10 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   const documentRoot = engine.config.serverSettings(core).documentRoot;
   let filename: string | undefined;
   let isDirectory = false;
-  let exists = false;
   if (documentRoot !== undefined) {
     const mapped = await mapToFilesystem(documentRoot, target.path);
     filename = mapped.filename;
     isDirectory = mapped.isDirectory;
-    exists = mapped.exists;
   }
   const base = {
     method: req.method ?? 'GET',
@@ -192,7 +190,7 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   }
   // The phases' response headers go out whatever the status (httpd's err_headers_out).
   for (const [name, value] of verdict.headers) res.setHeader(name, value);
-  if (filename === undefined || !exists) {
+  if (filename === undefined) {
     sendError(res, 404, new Map(), head);
     return;
   }
