@@ -76,6 +76,9 @@ export function parseUserFile(text: string): UserFile {
         firstVerifiable = second.word;
       }
     }
+    // Only htdigest lines (user:realm:hash) have a third field; an htpasswd file adds nothing
+    // here, so a million-user htpasswd index is not kept twice.
+    if (second.rest === '') continue;
     const key = realmKey(user.word, second.word);
     if (!realms.has(key)) realms.set(key, getWord(second.rest, ':').word);
   }
