@@ -1,6 +1,6 @@
 /**
- * Password hashes as httpd's `apr_password_validate` knows them on Linux, verified off the
- * event loop.
+ * Password hashes as httpd's `apr_password_validate` knows them on Linux, verified (and
+ * created) off the event loop.
  *
  * @example
  * ```ts
@@ -9,6 +9,7 @@
  * ```
  */
 export { verifyPassword } from './verify.js';
+export { createHash, type CreateHashOptions, type HashFormat } from './create.js';
 export { makeDummyHash } from './dummy.js';
 export { hashKind, type HashKind } from './hash-kind.js';
 export { closePasswordWorkers } from './crypt-pool.js';

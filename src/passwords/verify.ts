@@ -17,8 +17,8 @@ import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-ki
  *   bcrypt and argon2 are native and run on libuv's thread pool; `{SHA}` is one SHA-1.
  *   The event loop never spends a hash's cost.
  * - Recomputed strings are compared in constant time.
- * - The password is hashed as its UTF-8 bytes (what `htpasswd` hashes when typed in a UTF-8
- *   terminal).
+ * - A string password is hashed as its UTF-8 bytes (what `htpasswd` hashes when typed in a
+ *   UTF-8 terminal); bytes (a `Uint8Array`) are hashed as they are.
  * - `$2y$` is bcrypt's `$2b$` under another name (the fixed crypt_blowfish); the native
  *   `bcrypt` package knows only `$2a$`/`$2b$`, so `$2y$` is checked as `$2b$`.
  * - Plain text never verifies: on Linux httpd hands any unrecognized string to the system
@@ -34,7 +34,7 @@ import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-ki
  * await verifyPassword('$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/', 'password'); // true or false
  * ```
  */
-export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+export async function verifyPassword(stored: string, password: string | Uint8Array): Promise<boolean> {
   switch (hashKind(stored)) {
     case 'apr1':
     case 'md5':
@@ -50,7 +50,7 @@ export async function verifyPassword(stored: string, password: string): Promise<
     case 'bcrypt':
       return verifyBcrypt(stored, password);
     case 'sha1':
-      return constantTimeEqual(`{SHA}${createHash('sha1').update(password, 'utf8').digest('base64')}`, stored);
+      return constantTimeEqual(`{SHA}${createHash('sha1').update(bytesOf(password)).digest('base64')}`, stored);
     case 'argon2':
       return verifyArgon2(stored, password);
     case 'unsupported':
@@ -71,21 +71,25 @@ function matches(recomputed: string | null, stored: string): boolean {
   return recomputed !== null && constantTimeEqual(recomputed, stored);
 }
 
-async function verifyBcrypt(stored: string, password: string): Promise<boolean> {
+async function verifyBcrypt(stored: string, password: string | Uint8Array): Promise<boolean> {
   const hash = stored.startsWith('$2y$') ? `$2b$${stored.slice(4)}` : stored;
   try {
     // bcrypt compares in constant time itself and answers false for malformed hashes.
-    return await bcrypt.compare(password, hash);
+    return await bcrypt.compare(bytesOf(password), hash);
   } catch {
     return false;
   }
 }
 
-async function verifyArgon2(stored: string, password: string): Promise<boolean> {
+async function verifyArgon2(stored: string, password: string | Uint8Array): Promise<boolean> {
   try {
-    return await argon2.verify(stored, password);
+    return await argon2.verify(stored, bytesOf(password));
   } catch {
     // argon2 throws (rather than answering false) on a malformed PHC string.
     return false;
   }
+}
+
+function bytesOf(password: string | Uint8Array): Buffer {
+  return typeof password === 'string' ? Buffer.from(password, 'utf8') : Buffer.from(password);
 }
