@@ -82,7 +82,10 @@ export type AuthTsErrorCode =
   | 'AUTHTYPE_WITHOUT_REQUIRE'
   | 'AUTHTYPE_UNHANDLED'
   | 'AUTHNAME_MISSING'
-  | 'EXPR_EVAL';
+  | 'EXPR_EVAL'
+  | 'USER_FILE_INVALID'
+  | 'USER_FILE_LOCKED'
+  | 'USER_FILE_WRITE';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {
