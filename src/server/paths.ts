@@ -7,7 +7,7 @@
  * The outcomes were checked against Apache/2.4.71 with raw requests; see
  * test/unit/server/paths.test.ts for the recorded table.
  */
-import { realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { AuthTsError } from '../errors.js';
@@ -265,8 +265,20 @@ function isInside(root: string, candidate: string): boolean {
 }
 
 /**
+ * The real path of a DocumentRoot, resolved once per configuration (serve.ts) instead of per
+ * request. Throws `AuthTsError` `FILE_UNREADABLE` when it cannot be resolved.
+ */
+export function resolveDocumentRoot(documentRoot: string): string {
+  try {
+    return realpathSync.native(documentRoot);
+  } catch (error) {
+    throw new AuthTsError('FILE_UNREADABLE', `DocumentRoot ${documentRoot} cannot be resolved`, { cause: error });
+  }
+}
+
+/**
  * Maps a path from {@link normalizeRequestTarget} onto `documentRoot` and resolves every
- * symlink with `fs.realpath`, so that no spelling of a path (symlink, `..`, `%2e`, `//`) reaches
+ * symlink with `realpath(3)`, so that no spelling of a path (symlink, `..`, `%2e`, `//`) reaches
  * a file without being seen as its real path. For a path that does not exist, the longest
  * existing prefix is resolved and the rest appended: `/pub/link/new.txt`, with `pub/link` a
  * symlink to `/srv/private`, maps to `/srv/private/new.txt`.
@@ -274,6 +286,11 @@ function isInside(root: string, candidate: string): boolean {
  * Deviation from httpd (which matches `<Directory>` on the lexical DocumentRoot + URL path and
  * only checks symlinks against `Options FollowSymLinks`): authts matches on the real path, so a
  * symlink can never carry a request out of a protected directory's sections.
+ *
+ * The metadata calls are synchronous: on a local filesystem they are answered from the kernel's
+ * dentry cache in microseconds, while each asynchronous call costs a round trip through libuv's
+ * thread pool (docs/performance.md). `realRoot` is the DocumentRoot's real path from
+ * {@link resolveDocumentRoot}, computed once per configuration.
  *
  * Linux semantics apply: names are case-sensitive and a trailing dot is part of the name
  * (`/x.` is the file `x.`, never `x`).
@@ -290,7 +307,11 @@ function isInside(root: string, candidate: string): boolean {
  * }
  * ```
  */
-export async function mapToFilesystem(documentRoot: string, urlPath: string): Promise<FilesystemMapping> {
+export async function mapToFilesystem(
+  documentRoot: string,
+  urlPath: string,
+  realRoot?: string,
+): Promise<FilesystemMapping> {
   if (typeof documentRoot !== 'string' || documentRoot === '') {
     throw new TypeError('mapToFilesystem: documentRoot must be a non-empty string');
   }
@@ -305,14 +326,7 @@ export async function mapToFilesystem(documentRoot: string, urlPath: string): Pr
   }
   const trailingSlash = urlPath.endsWith('/') && segments.length > 0;
 
-  let root: string;
-  try {
-    root = await realpath(documentRoot);
-  } catch (error) {
-    throw new AuthTsError('FILE_UNREADABLE', `DocumentRoot ${documentRoot} cannot be resolved`, {
-      cause: error,
-    });
-  }
+  const root = realRoot ?? resolveDocumentRoot(documentRoot);
 
   // Longest prefix that resolves. Whatever error stops a prefix (ENOENT, ENOTDIR, EACCES, ELOOP)
   // also stops this process from opening anything below it, so appending the rest lexically
@@ -321,7 +335,7 @@ export async function mapToFilesystem(documentRoot: string, urlPath: string): Pr
   let base = root;
   for (; resolved > 0; resolved--) {
     try {
-      base = await realpath(path.join(root, ...segments.slice(0, resolved)));
+      base = realpathSync.native(path.join(root, ...segments.slice(0, resolved)));
       break;
     } catch {
       // try the parent
@@ -333,12 +347,11 @@ export async function mapToFilesystem(documentRoot: string, urlPath: string): Pr
   let exists = false;
   let isDirectory = false;
   if (rest.length === 0) {
-    try {
-      const info = await stat(base);
+    // Undefined when it vanished between realpath and stat: not there.
+    const info = statSync(base, { throwIfNoEntry: false });
+    if (info) {
       isDirectory = info.isDirectory();
       exists = !trailingSlash || isDirectory;
-    } catch {
-      // vanished between realpath and stat: not there
     }
   }
   return {

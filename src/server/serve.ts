@@ -10,7 +10,7 @@ import { ConfigErrors } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Module } from '../module.js';
 import { builtinModules } from '../modules.js';
-import { mapToFilesystem, normalizeRequestTarget } from './paths.js';
+import { mapToFilesystem, normalizeRequestTarget, resolveDocumentRoot } from './paths.js';
 import { serveStatic } from './static.js';
 
 /** How to start `authts serve`. */
@@ -158,6 +158,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
+const realRoots = new WeakMap<AuthEngine, string>();
+
+/**
+ * The DocumentRoot's real path, resolved once per loaded configuration. While it cannot be
+ * resolved (not there yet), each request tries again and fails with 500 until it can.
+ */
+function realDocumentRoot(engine: AuthEngine, documentRoot: string): string {
+  let root = realRoots.get(engine);
+  if (root === undefined) {
+    root = resolveDocumentRoot(documentRoot);
+    realRoots.set(engine, root);
+  }
+  return root;
+}
+
 async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
   const head = req.method === 'HEAD';
   const target = normalizeRequestTarget(req.url ?? '');
@@ -170,7 +185,7 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   let filename: string | undefined;
   let isDirectory = false;
   if (documentRoot !== undefined) {
-    const mapped = await mapToFilesystem(documentRoot, target.path);
+    const mapped = await mapToFilesystem(documentRoot, target.path, realDocumentRoot(engine, documentRoot));
     filename = mapped.filename;
     isDirectory = mapped.isDirectory;
   }

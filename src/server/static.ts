@@ -22,8 +22,7 @@
  * of unknown type is sent as `application/octet-stream` (httpd sends no Content-Type); the ETag
  * is send's weak `W/"size-mtime"` (httpd's is strong); there is no `Cache-Control`.
  */
-import { constants } from 'node:fs';
-import { access, realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { finished } from 'node:stream';
@@ -205,11 +204,15 @@ function directoryLocation(req: IncomingMessage, urlPath: string): string {
 
 type Kind = 'file' | 'directory' | 'other' | 'missing';
 
-/** Stats `filename`; a path whose realpath is not itself (a symlink appeared since it was mapped) is missing. */
-async function kindOf(filename: string): Promise<Kind> {
+/**
+ * Stats `filename`; a path whose realpath is not itself (a symlink appeared since it was mapped,
+ * i.e. since the access decision) is missing. Synchronous on purpose: it runs right before the
+ * file is handed to `send`, and metadata calls are cheap next to a thread-pool round trip.
+ */
+function kindOf(filename: string): Kind {
   try {
-    if ((await realpath(filename)) !== path.resolve(filename)) return 'missing';
-    const info = await stat(filename);
+    if (realpathSync.native(filename) !== path.resolve(filename)) return 'missing';
+    const info = statSync(filename);
     if (info.isFile()) return 'file';
     return info.isDirectory() ? 'directory' : 'other';
   } catch {
@@ -232,8 +235,8 @@ async function findIndex(
     if (!isRelativeName(name)) continue;
     let filename: string;
     try {
-      filename = await realpath(path.join(directory, name));
-      if (!(await stat(filename)).isFile()) continue;
+      filename = realpathSync.native(path.join(directory, name));
+      if (!statSync(filename).isFile()) continue;
     } catch {
       continue;
     }
@@ -311,7 +314,7 @@ export async function serveStatic(
   }
   const method = req.method ?? 'GET';
   let filename = opts.filename;
-  let kind = await kindOf(filename);
+  let kind = kindOf(filename);
   let trailingSlashOnFile = kind === 'file' && opts.urlPath.endsWith('/');
 
   // mod_dir runs in the fixups, before any handler: whatever the method.
@@ -344,10 +347,6 @@ export async function serveStatic(
   }
   if (kind === 'missing' || kind === 'directory' || trailingSlashOnFile) return respondError(req, res, 404);
   if (kind === 'other') return respondError(req, res, 403);
-  try {
-    await access(filename, constants.R_OK);
-  } catch {
-    return respondError(req, res, 403);
-  }
+  // An unreadable file fails send's open with EACCES, answered 403 in sendFile.
   return sendFile(req, res, filename);
 }
