@@ -1,4 +1,4 @@
-import bcrypt from 'bcrypt';
+import { hash } from '@node-rs/bcrypt';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,7 @@ export async function createDemoSite(options: { port: number; dir?: string }): P
   await writeFile(join(htdocs, 'private', 'admin', 'index.html'), page('Admins only', '<p>Members of the admins group only.</p>'));
   const user = 'demo';
   const password = 'demo';
-  await writeFile(join(dir, 'users'), `${user}:${await bcrypt.hash(password, 10)}\nroot:${await bcrypt.hash('root-demo', 10)}\n`, { mode: 0o640 });
+  await writeFile(join(dir, 'users'), `${user}:${await hash(password, { cost: 10, version: '2y' })}\nroot:${await hash('root-demo', { cost: 10, version: '2y' })}\n`, { mode: 0o640 });
   await writeFile(join(dir, 'groups'), 'admins: root\n');
   const configFile = join(dir, 'site.conf');
   await writeFile(

@@ -4,7 +4,7 @@
  */
 import { createHash as nodeHash, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
-import bcrypt from 'bcrypt';
+import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { AuthTsError } from '../errors.js';
 import { runCrypt } from './crypt-pool.js';
 import { SHA_CRYPT_ROUNDS_MAX, SHA_CRYPT_ROUNDS_MIN } from './sha-crypt.js';
@@ -36,8 +36,6 @@ export interface CreateHashOptions {
 
 const FORMATS: ReadonlySet<string> = new Set<HashFormat>(['apr1', 'bcrypt', 'sha256', 'sha512', 'des', 'sha1', 'plain', 'argon2id']);
 const CRYPT_ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** bcrypt costs Apache's htpasswd (APR's crypt_blowfish as built into apr-util 1.6) accepts. */
 export const BCRYPT_COST_MIN = 4;
@@ -84,10 +82,8 @@ export async function createHash(password: string | Uint8Array, options: CreateH
     case 'des':
       return crypted(await runCrypt({ scheme: 'des', password: bytes, setting: cryptSalt(2) }));
     case 'bcrypt': {
-      const cost = options.cost ?? BCRYPT_COST_DEFAULT;
-      const salt = `$2b$${String(cost).padStart(2, '0')}$${bcryptBase64(randomBytes(16))}`;
-      // The native package writes $2b$; Apache writes $2y$. Both name the same fixed algorithm.
-      return `$2y$${(await bcrypt.hash(bytes, salt)).slice(4)}`;
+      // $2y$, as Apache writes it ($2b$ names the same fixed algorithm); a fresh 16-byte salt.
+      return bcryptHash(bytes, { cost: options.cost ?? BCRYPT_COST_DEFAULT, version: '2y' });
     }
     case 'sha1':
       return `{SHA}${nodeHash('sha1').update(bytes).digest('base64')}`;
@@ -126,13 +122,6 @@ function checkOptions(password: unknown, options: CreateHashOptions): void {
 function cryptSalt(n: number): string {
   let out = '';
   for (const byte of randomBytes(n)) out += CRYPT_ALPHABET[byte & 0x3f];
-  return out;
-}
-
-/** bcrypt's base64 (its own alphabet, no padding): 16 bytes give the 22 salt characters. */
-function bcryptBase64(bytes: Buffer): string {
-  let out = '';
-  for (const ch of bytes.toString('base64').replace(/=+$/, '')) out += BCRYPT_ALPHABET[BASE64_ALPHABET.indexOf(ch)];
   return out;
 }
 

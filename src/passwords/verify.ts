@@ -3,10 +3,9 @@
  */
 import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
-import bcrypt from 'bcrypt';
 import { AuthTsError } from '../errors.js';
 import { constantTimeEqual } from './constant-time.js';
-import { runCrypt } from './crypt-pool.js';
+import { runBcryptVerify, runCrypt } from './crypt-pool.js';
 import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-kind.js';
 
 /**
@@ -14,13 +13,14 @@ import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-ki
  * {@link hashKind}); a wrong password and a malformed hash both give `false`, never a throw.
  *
  * - Recomputations in pure JavaScript (apr1, md5-crypt, sha-crypt, DES) run on a worker pool;
- *   bcrypt and argon2 are native and run on libuv's thread pool; `{SHA}` is one SHA-1.
+ *   bcrypt (native) runs on the same pool; argon2 (native) on libuv's thread pool; `{SHA}` is
+ *   one SHA-1.
  *   The event loop never spends a hash's cost.
  * - Recomputed strings are compared in constant time.
  * - A string password is hashed as its UTF-8 bytes (what `htpasswd` hashes when typed in a
  *   UTF-8 terminal); bytes (a `Uint8Array`) are hashed as they are.
- * - `$2y$` is bcrypt's `$2b$` under another name (the fixed crypt_blowfish); the native
- *   `bcrypt` package knows only `$2a$`/`$2b$`, so `$2y$` is checked as `$2b$`.
+ * - `$2y$` is bcrypt's `$2b$` under another name (the fixed crypt_blowfish); `@node-rs/bcrypt`
+ *   verifies `$2a$`, `$2b$` and `$2y$` alike.
  * - Plain text never verifies: on Linux httpd hands any unrecognized string to the system
  *   `crypt()`, which does not return the stored text, so a `htpasswd -p` record always fails.
  *   authts gives the same answer.
@@ -71,14 +71,13 @@ function matches(recomputed: string | null, stored: string): boolean {
   return recomputed !== null && constantTimeEqual(recomputed, stored);
 }
 
+/**
+ * bcrypt is verified on the worker pool with `@node-rs/bcrypt` (constant-time itself), not with
+ * an async addon call on libuv's thread pool, where a 2 ms hash makes every file read of the
+ * server wait behind it.
+ */
 async function verifyBcrypt(stored: string, password: string | Uint8Array): Promise<boolean> {
-  const hash = stored.startsWith('$2y$') ? `$2b$${stored.slice(4)}` : stored;
-  try {
-    // bcrypt compares in constant time itself and answers false for malformed hashes.
-    return await bcrypt.compare(bytesOf(password), hash);
-  } catch {
-    return false;
-  }
+  return runBcryptVerify({ password, hash: stored });
 }
 
 async function verifyArgon2(stored: string, password: string | Uint8Array): Promise<boolean> {
