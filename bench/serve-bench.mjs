@@ -1,0 +1,803 @@
+#!/usr/bin/env node
+// authts serve against a bare node:http server and a private Apache httpd, in one run, on
+// 127.0.0.1. See docs/performance.md for the method and the last results.
+//
+//   npm run bench                        build, then run every row; writes bench/RESULTS.md
+//   BENCH_DURATION=2 BENCH_REPS=1 npm run bench   a quick look (RESULTS.md is still written,
+//                                                  with the settings it ran with)
+//
+// Needs: wrk (Debian: apt-get install wrk), Apache httpd 2.4 and htpasswd (Debian: apt-get
+// install apache2 apache2-utils), and a built dist/ (npm run build). A missing one fails the
+// run: no row is ever dropped.
+//
+// Environment: BENCH_DURATION (s per measurement, default 4), BENCH_WARMUP (s before each
+// measurement, default 1), BENCH_REPS (default 3), BENCH_CONNECTIONS (default 32),
+// BENCH_MAX_SECONDS (default 300: redoing measurements disturbed by other processes stops
+// when the run would exceed it), BENCH_ONLY (regex on row ids: a partial run, RESULTS.md not
+// written), BENCH_KEEP=1 keeps the temp directory, AUTHTS_HTTPD_BIN / AUTHTS_HTTPD_MODULES_DIR /
+// HTPASSWD_BIN / WRK_BIN override the peers' paths.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const BENCH = join(ROOT, 'bench');
+const AUTHTS_CLI = join(ROOT, 'dist', 'cli', 'authts.js');
+const HTTPD_BIN = process.env.AUTHTS_HTTPD_BIN ?? '/usr/sbin/apache2';
+const HTTPD_MODULES_DIR = process.env.AUTHTS_HTTPD_MODULES_DIR ?? '/usr/lib/apache2/modules';
+const HTPASSWD_BIN = process.env.HTPASSWD_BIN ?? 'htpasswd';
+const WRK_BIN = process.env.WRK_BIN ?? 'wrk';
+
+function intFromEnv(name, fallback, min) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected an integer >= ${min}`);
+  return n;
+}
+
+const SETTINGS = {
+  duration: intFromEnv('BENCH_DURATION', 4, 1),
+  warmup: intFromEnv('BENCH_WARMUP', 1, 1),
+  firstWarmup: 2,
+  reps: intFromEnv('BENCH_REPS', 3, 1),
+  connections: intFromEnv('BENCH_CONNECTIONS', 32, 1),
+  /** BENCH_ONLY=regex: only the rows whose id matches (plus the baseline); RESULTS.md is then not written. */
+  /** Measurements are redone when other processes were busy meanwhile, while the run stays within this many seconds. */
+  maxSeconds: intFromEnv('BENCH_MAX_SECONDS', 300, 60),
+  only: process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined,
+  wrkThreads: 1,
+};
+
+const USER = 'bench';
+const PASSWORD = 'bench-password-7';
+const BIG_FILE_USERS = 100_000;
+/** The file every row serves: 256 bytes of text. */
+const FILE_BODY = Buffer.from('authts bench: a small static file served by every row of the table.\n'.repeat(4).slice(0, 255) + '\n');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+// ---------------------------------------------------------------------------------------------
+// Processes: everything started here is tracked by PID and stopped by PID.
+
+/** pid → { name, child } for every process we started and have not seen exit. */
+const live = new Map();
+let cleaningUp;
+
+function track(name, child) {
+  if (child.pid === undefined) return;
+  live.set(child.pid, { name, child });
+  child.once('exit', () => live.delete(child.pid));
+}
+
+function exitedPromise(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function stopProcess(pid) {
+  const entry = live.get(pid);
+  if (!entry) return;
+  const done = exitedPromise(entry.child);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  const ok = await Promise.race([done.then(() => true), sleep(5000).then(() => false)]);
+  if (!ok) {
+    // Hung: kill its process group (spawned detached, so the group is this process and
+    // whatever it forked, e.g. httpd's children).
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await Promise.race([done, sleep(2000)]);
+  }
+  live.delete(pid);
+}
+
+async function stopAll() {
+  cleaningUp ??= Promise.all([...live.keys()].map(stopProcess));
+  await cleaningUp;
+}
+
+process.on('exit', () => {
+  // Last resort (an exception escaped the orderly path): SIGTERM whatever is left.
+  for (const pid of live.keys()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+let tempDir;
+function removeTempDir() {
+  if (tempDir && process.env.BENCH_KEEP !== '1') rmSync(tempDir, { recursive: true, force: true });
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    interrupted = true;
+    process.stderr.write(`\nbench: ${signal}: stopping every server started by this run\n`);
+    stopAll().finally(() => {
+      removeTempDir();
+      process.exit(130);
+    });
+  });
+}
+
+function spawnTracked(name, command, args, options = {}) {
+  const child = spawn(command, args, {
+    // Own process group: a terminal's Ctrl-C reaches only this script, which then stops the
+    // children itself, in order.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (s) => (output += s));
+  child.stderr.setEncoding('utf8').on('data', (s) => (output += s));
+  child.on('error', (e) => (output += `spawn ${command}: ${e.message}\n`));
+  track(name, child);
+  return { child, output: () => output };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preflight: every peer must be here.
+
+function requireTool(label, command, args, hint) {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.error) throw new Error(`bench: ${label} not found (${command}: ${r.error.message}). ${hint}`);
+  return `${r.stdout}${r.stderr}`;
+}
+
+function preflight() {
+  const problems = [];
+  if (process.platform !== 'linux') problems.push('the bench reads /proc: it runs on Linux only');
+  if (!existsSync(AUTHTS_CLI)) problems.push(`${AUTHTS_CLI} is missing: run npm run build (npm run bench does)`);
+  if (!existsSync(HTTPD_BIN)) problems.push(`${HTTPD_BIN} is missing: apt-get install apache2 (or set AUTHTS_HTTPD_BIN)`);
+  for (const m of ['mpm_event', 'auth_basic', 'authn_file', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir']) {
+    if (!existsSync(join(HTTPD_MODULES_DIR, `mod_${m}.so`))) problems.push(`${HTTPD_MODULES_DIR}/mod_${m}.so is missing (apt-get install apache2)`);
+  }
+  if (problems.length > 0) throw new Error(`bench: cannot run:\n  - ${problems.join('\n  - ')}`);
+  const wrk = requireTool('wrk', WRK_BIN, ['-v'], 'Install it: apt-get install wrk (or set WRK_BIN).');
+  requireTool('htpasswd', HTPASSWD_BIN, ['-nbs', 'x', 'y'], 'Install it: apt-get install apache2-utils (or set HTPASSWD_BIN).');
+  const httpd = requireTool('httpd', HTTPD_BIN, ['-v'], 'Install it: apt-get install apache2.');
+  return {
+    wrkVersion: wrk.split('\n')[0].replace(/\s+Copyright.*$/, '').trim(),
+    httpdVersion: (/Server version:\s*(.*)/.exec(httpd)?.[1] ?? httpd.split('\n')[0]).trim(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures.
+
+function htpasswdLine(flags) {
+  const r = spawnSync(HTPASSWD_BIN, [flags, USER, PASSWORD], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`htpasswd ${flags} failed: ${r.stderr}`);
+  const line = r.stdout.split('\n')[0].trim();
+  if (!line.startsWith(`${USER}:`)) throw new Error(`htpasswd ${flags}: unexpected output ${JSON.stringify(r.stdout)}`);
+  return line;
+}
+
+/** `{SHA}` lines of 99,999 made-up users, then the real htpasswd line last (see docs/performance.md). */
+function bigShaFile(realLine) {
+  const lines = [];
+  for (let i = 1; i < BIG_FILE_USERS; i++) {
+    const sha = createHash('sha1').update(randomBytes(12)).digest('base64');
+    lines.push(`user${String(i).padStart(6, '0')}:{SHA}${sha}`);
+  }
+  lines.push(realLine);
+  return `${lines.join('\n')}\n`;
+}
+
+async function writePublic(path, content) {
+  await writeFile(path, content, { mode: 0o644 });
+  await chmod(path, 0o644);
+}
+
+async function mkdirPublic(path) {
+  await mkdir(path, { recursive: true, mode: 0o755 });
+  await chmod(path, 0o755);
+}
+
+/** The protections measured; `none` has no auth block. */
+const PROTECTIONS = [
+  { id: 'none', label: 'unprotected', flags: undefined },
+  { id: 'apr1', label: 'Basic, `$apr1$` user', flags: '-nbm' },
+  { id: 'bcrypt', label: 'Basic, bcrypt cost 5 (`$2y$05$`)', flags: '-nbB' },
+  { id: 'sha1', label: 'Basic, `{SHA}`, 1-user file', flags: '-nbs' },
+  { id: 'sha100k', label: 'Basic, `{SHA}`, 100,000-user file', flags: '-nbs' },
+];
+
+async function makeSite(dir) {
+  const www = join(dir, 'www');
+  const users = join(dir, 'users');
+  await mkdirPublic(www);
+  await mkdirPublic(users);
+  for (const p of PROTECTIONS) {
+    await mkdirPublic(join(www, p.id));
+    await writePublic(join(www, p.id, 'file.txt'), FILE_BODY);
+  }
+  const userFiles = {};
+  const lines = {
+    apr1: htpasswdLine('-nbm'),
+    // -C 5: bcrypt cost 5, as the issue asks.
+    bcrypt: spawnSync(HTPASSWD_BIN, ['-nbB', '-C', '5', USER, PASSWORD], { encoding: 'utf8' }).stdout.split('\n')[0].trim(),
+    sha1: htpasswdLine('-nbs'),
+  };
+  if (!lines.bcrypt.startsWith(`${USER}:$2y$05$`)) throw new Error(`htpasswd -nbB -C 5 gave ${JSON.stringify(lines.bcrypt)}`);
+  if (!lines.apr1.startsWith(`${USER}:$apr1$`)) throw new Error(`htpasswd -nbm gave ${JSON.stringify(lines.apr1)}`);
+  if (!lines.sha1.startsWith(`${USER}:{SHA}`)) throw new Error(`htpasswd -nbs gave ${JSON.stringify(lines.sha1)}`);
+  for (const id of ['apr1', 'bcrypt', 'sha1']) {
+    userFiles[id] = join(users, `${id}.htpasswd`);
+    await writePublic(userFiles[id], `${lines[id]}\n`);
+  }
+  userFiles.sha100k = join(users, 'sha100k.htpasswd');
+  await writePublic(userFiles.sha100k, bigShaFile(lines.sha1));
+  return { www, userFiles };
+}
+
+/** The auth block of one protection, the same text for httpd and authts. */
+function authBlock(site, protectionId) {
+  if (protectionId === 'none') return '';
+  return [
+    `<Directory "${join(site.www, protectionId)}">`,
+    '    AuthType Basic',
+    '    AuthName "bench"',
+    '    AuthBasicProvider file',
+    `    AuthUserFile "${site.userFiles[protectionId]}"`,
+    '    Require valid-user',
+    '</Directory>',
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET on 127.0.0.1: { status, body }. */
+function get(port, path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitHttp(name, port, handle) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (handle.child.exitCode !== null || handle.child.signalCode !== null) {
+      throw new Error(`${name} exited before answering:\n${handle.output()}`);
+    }
+    try {
+      await get(port, '/none/file.txt');
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`${name} did not answer on 127.0.0.1:${port} within 15 s:\n${handle.output()}`);
+}
+
+async function startBare(mode, site) {
+  const port = await freePort();
+  const name = `bare node:http (${mode})`;
+  const handle = spawnTracked(name, process.execPath, [join(BENCH, 'bare-server.mjs'), mode, join(site.www, 'none', 'file.txt'), String(port)]);
+  await waitHttp(name, port, handle);
+  return { name, pid: handle.child.pid, port, handle, kind: 'node' };
+}
+
+async function startAuthts(dir, site, protectionId) {
+  const port = await freePort();
+  const conf = join(dir, `authts-${protectionId}.conf`);
+  await writePublic(
+    conf,
+    [`# generated by bench/serve-bench.mjs`, `Listen 127.0.0.1:${port}`, `DocumentRoot "${site.www}"`, authBlock(site, protectionId)].join('\n'),
+  );
+  const name = `authts serve (${protectionId})`;
+  const handle = spawnTracked(name, process.execPath, [AUTHTS_CLI, 'serve', '-f', conf], { cwd: ROOT });
+  await waitHttp(name, port, handle);
+  return { name, pid: handle.child.pid, port, handle, kind: 'node' };
+}
+
+/** httpd's run user when we are root (it will not serve as root): www-data, else nobody. */
+function httpdRunAs() {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  for (const user of ['www-data', 'nobody']) {
+    const fields = passwd.split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
+    if (fields?.[2] !== undefined && fields[3] !== undefined) return { user, uid: Number(fields[2]), gid: Number(fields[3]) };
+  }
+  return { user: 'nobody', uid: 65534, gid: 65534 };
+}
+
+const HTTPD_MODULES = ['mpm_event', 'authn_core', 'authn_file', 'auth_basic', 'authz_core', 'authz_user', 'mime', 'dir'];
+const HTTPD_MPM = {
+  StartServers: 2,
+  ServerLimit: 2,
+  ThreadLimit: 32,
+  ThreadsPerChild: 32,
+  MaxRequestWorkers: 64,
+  MinSpareThreads: 8,
+  MaxSpareThreads: 64,
+};
+
+async function startHttpd(dir, site) {
+  const hdir = join(dir, 'httpd');
+  await mkdirPublic(hdir);
+  const port = await freePort();
+  const runAs = httpdRunAs();
+  const conf = join(hdir, 'httpd.conf');
+  const lines = [
+    '# generated by bench/serve-bench.mjs',
+    `ServerRoot "${hdir}"`,
+    `Listen 127.0.0.1:${port}`,
+    'ServerName 127.0.0.1',
+    `PidFile "${join(hdir, 'httpd.pid')}"`,
+    `DefaultRuntimeDir "${hdir}"`,
+    `Mutex file:${hdir} default`,
+    `ErrorLog "${join(hdir, 'error.log')}"`,
+    // No access log: authts serve writes none either.
+    'LogLevel warn',
+    ...(runAs ? [`User #${runAs.uid}`, `Group #${runAs.gid}`] : []),
+    ...HTTPD_MODULES.map((m) => `LoadModule ${m}_module "${join(HTTPD_MODULES_DIR, `mod_${m}.so`)}"`),
+    '<IfModule mpm_event_module>',
+    ...Object.entries(HTTPD_MPM).map(([k, v]) => `    ${k} ${v}`),
+    '</IfModule>',
+    // Node keeps a connection for any number of requests; httpd's default is 100.
+    'KeepAlive On',
+    'MaxKeepAliveRequests 0',
+    'TypesConfig /etc/mime.types',
+    `DocumentRoot "${site.www}"`,
+    '<Directory />',
+    '    AllowOverride None',
+    '</Directory>',
+    ...PROTECTIONS.filter((p) => p.id !== 'none').map((p) => authBlock(site, p.id)),
+    '',
+  ];
+  await writePublic(conf, lines.join('\n'));
+  const name = 'Apache httpd';
+  const handle = spawnTracked(name, HTTPD_BIN, ['-f', conf, '-D', 'FOREGROUND'], { env: { ...process.env, LANG: 'C' } });
+  await waitHttp(name, port, handle);
+  // The pid file is written after the port is bound; it must name the process we hold.
+  const pidFile = (await readFile(join(hdir, 'httpd.pid'), 'utf8').catch(() => '')).trim();
+  if (pidFile !== String(handle.child.pid)) throw new Error(`httpd: pid file says ${pidFile}, we started ${handle.child.pid}`);
+  return { name, pid: handle.child.pid, port, handle, kind: 'httpd', errorLog: join(hdir, 'error.log'), runAs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring.
+
+/** utime + stime (+ reaped children) of a process, in seconds; 0 if it is gone. */
+function processCpu(pid, withReapedChildren) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): utime 14 → f[11], stime → f[12], cutime → f[13], cstime → f[14].
+  let ticks = Number(f[11]) + Number(f[12]);
+  if (withReapedChildren) ticks += Number(f[13]) + Number(f[14]);
+  return ticks / CLK_TCK;
+}
+
+function childrenOf(ppid) {
+  const out = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds used so far by a server: for httpd, the parent plus its children, live or reaped. */
+function serverCpu(server) {
+  if (server.kind !== 'httpd') return processCpu(server.pid, false);
+  let total = processCpu(server.pid, true);
+  for (const child of childrenOf(server.pid)) total += processCpu(child, false);
+  return total;
+}
+
+/** Machine-wide CPU ticks from /proc/stat: busy (user..softirq, no steal), steal, and total. */
+function machineTicks() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return { busy, steal, total: busy + idle + iowait + steal };
+}
+
+function runWrk(port, path, seconds, authHeader) {
+  const args = [
+    `-t${SETTINGS.wrkThreads}`,
+    `-c${SETTINGS.connections}`,
+    `-d${seconds}s`,
+    '--timeout', '10s',
+    '-s', join(BENCH, 'wrk-report.lua'),
+    ...(authHeader ? ['-H', `Authorization: ${authHeader}`] : []),
+    `http://127.0.0.1:${port}${path}`,
+  ];
+  const handle = spawnTracked('wrk', WRK_BIN, args);
+  return exitedPromise(handle.child).then(() => {
+    const text = handle.output();
+    const line = text.split('\n').find((l) => l.startsWith('WRK_RESULT '));
+    if (handle.child.exitCode !== 0 || !line) throw new Error(`wrk failed (exit ${handle.child.exitCode}):\n${text}`);
+    return JSON.parse(line.slice('WRK_RESULT '.length));
+  });
+}
+
+async function measure(row) {
+  const before = serverCpu(row.server);
+  const ticks0 = machineTicks();
+  const t0 = process.hrtime.bigint();
+  const w = await runWrk(row.server.port, row.path, SETTINGS.duration, row.auth);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = serverCpu(row.server) - before;
+  const ticks1 = machineTicks();
+  const seconds = w.duration_us / 1e6;
+  const socketErrors = w.errors.connect + w.errors.read + w.errors.write + w.errors.timeout;
+  if (w.errors.status > 0) {
+    throw new Error(`${row.label}: ${w.errors.status} of ${w.requests} responses were not 2xx/3xx: the setup is wrong, not slow`);
+  }
+  return {
+    rps: w.requests / seconds,
+    requests: w.requests,
+    p50ms: w.latency_us.p50 / 1000,
+    p99ms: w.latency_us.p99 / 1000,
+    wrkCpu: (w.cpu_ticks.user + w.cpu_ticks.system) / CLK_TCK / seconds,
+    serverCpu: cpu / wall,
+    serverCpuUsPerReq: (cpu / w.requests) * 1e6,
+    // Everything else that ran on the machine meanwhile (this script, other processes), in cores.
+    otherCpu: Math.max(0, (ticks1.busy - ticks0.busy) / CLK_TCK / wall - cpu / wall - (w.cpu_ticks.user + w.cpu_ticks.system) / CLK_TCK / wall),
+    steal: (ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total),
+    socketErrors,
+    errors: w.errors,
+    rssMiB: serverRssMiB(row.server),
+  };
+}
+
+/** Resident memory of a server after a measurement, MiB; for httpd the parent plus its children (shared pages counted in each). */
+function serverRssMiB(server) {
+  const pids = server.kind === 'httpd' ? [server.pid, ...childrenOf(server.pid)] : [server.pid];
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      kib += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kib / 1024;
+}
+
+/** Before a row is measured: protected rows refuse a request without credentials and serve the file with them. */
+async function verifyRow(row) {
+  const headers = row.auth ? { Authorization: row.auth } : {};
+  const ok = await get(row.server.port, row.path, headers);
+  if (ok.status !== 200 || !ok.body.equals(FILE_BODY)) {
+    throw new Error(`${row.label}: GET ${row.path} answered ${ok.status} with ${ok.body.length} bytes, expected 200 with the file`);
+  }
+  if (row.auth) {
+    const anon = await get(row.server.port, row.path);
+    if (anon.status !== 401) throw new Error(`${row.label}: GET ${row.path} without credentials answered ${anon.status}, expected 401`);
+    const wrong = await get(row.server.port, row.path, { Authorization: `Basic ${Buffer.from(`${USER}:wrong`).toString('base64')}` });
+    if (wrong.status !== 401) throw new Error(`${row.label}: a wrong password answered ${wrong.status}, expected 401`);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+/** The commit dist/ was built from, and whether src/ had uncommitted changes. */
+function gitDescribe() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+function machineInfo(versions) {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  return {
+    date: new Date().toISOString(),
+    nproc,
+    availableParallelism: availableParallelism(),
+    cpuModel: model,
+    kernel: release(),
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    httpd: versions.httpdVersion,
+    wrk: versions.wrkVersion,
+    authts: gitDescribe(),
+    uvThreadpool: process.env.UV_THREADPOOL_SIZE ? `${process.env.UV_THREADPOOL_SIZE} (UV_THREADPOOL_SIZE)` : '4 (libuv default; UV_THREADPOOL_SIZE unset)',
+  };
+}
+
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (x) => `${fmt(x * 100, 0)} %`;
+
+function summarize(rows, baseline) {
+  const base = median(baseline.results.map((r) => r.rps));
+  return rows.map((row) => {
+    const rs = row.results;
+    const rps = median(rs.map((r) => r.rps));
+    return {
+      row,
+      rps,
+      min: Math.min(...rs.map((r) => r.rps)),
+      max: Math.max(...rs.map((r) => r.rps)),
+      ratio: rps / base,
+      p50: median(rs.map((r) => r.p50ms)),
+      p99: median(rs.map((r) => r.p99ms)),
+      serverCpu: median(rs.map((r) => r.serverCpu)),
+      usPerReq: median(rs.map((r) => r.serverCpuUsPerReq)),
+      wrkCpu: median(rs.map((r) => r.wrkCpu)),
+      otherCpu: median(rs.map((r) => r.otherCpu)),
+      rssMiB: Math.max(...rs.map((r) => r.rssMiB)),
+      steal: Math.max(...rs.map((r) => r.steal)),
+      socketErrors: rs.reduce((a, r) => a + r.socketErrors, 0),
+    };
+  });
+}
+
+function table(summary) {
+  const head = '| # | server | protection | req/s (median) | min – max | vs bare node:http | p50 ms | p99 ms | server CPU | server CPU µs/req | server RSS MiB | wrk CPU | other CPU | socket errors |';
+  const sep = '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const lines = summary.map((s, i) =>
+    `| ${i + 1} | ${s.row.serverLabel} | ${s.row.protectionLabel} | ${fmt(s.rps)} | ${fmt(s.min)} – ${fmt(s.max)} | ${fmt(s.ratio, 2)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${pct(s.serverCpu)} | ${fmt(s.usPerReq, 0)} | ${fmt(s.rssMiB)} | ${pct(s.wrkCpu)} | ${pct(s.otherCpu)} | ${s.socketErrors} |`,
+  );
+  return [head, sep, ...lines].join('\n');
+}
+
+function targets(summary) {
+  const by = (id) => summary.find((s) => s.row.id === id);
+  const bare = by('bare-memory');
+  const bareFs = by('bare-fs');
+  const bareSend = by('bare-send');
+  const none = by('authts-none');
+  const bcrypt = by('authts-bcrypt');
+  const httpdBcrypt = by('httpd-bcrypt');
+  const small = by('authts-sha1');
+  const big = by('authts-sha100k');
+  const t1 = none.rps / bare.rps;
+  const t1send = none.rps / bareSend.rps;
+  const t2 = bcrypt.rps / httpdBcrypt.rps;
+  const t3 = Math.abs(big.rps - small.rps) / small.rps;
+  const mark = (ok) => (ok ? '**met**' : '**not met**');
+  // A verdict is only as good as the run: say so when the two rows' ranges overlap.
+  const overlap = (a, b) => a.min <= b.max && b.min <= a.max;
+  const noise = (a, b) => (overlap(a, b) ? ' (the two rows\' min – max ranges overlap: the difference is within this run\'s noise)' : '');
+  return [
+    `| target | measured | result |`,
+    `| --- | --- | --- |`,
+    `| unprotected \`authts serve\` ≥ 80 % of a bare node:http static file server (\`send\`) | ${fmt(none.rps)} / ${fmt(bareSend.rps)} req/s = ${pct(t1send)} | ${mark(t1send >= 0.8)}${t1send < 0.8 ? noise(none, bareSend) : ''} |`,
+    `| … and of bare node:http answering from memory (no file read; see docs/performance.md) | ${fmt(none.rps)} / ${fmt(bare.rps)} req/s = ${pct(t1)} (fs.readFile baseline: ${pct(none.rps / bareFs.rps)}) | ${mark(t1 >= 0.8)} |`,
+    `| bcrypt cost 5: \`authts serve\` ≥ Apache httpd | ${fmt(bcrypt.rps)} / ${fmt(httpdBcrypt.rps)} req/s = ${pct(t2)} | ${mark(t2 >= 1)}${noise(bcrypt, httpdBcrypt)} |`,
+    `| 100,000-user \`{SHA}\` file within 5 % of the 1-user file | ${fmt(big.rps)} vs ${fmt(small.rps)} req/s: ${big.rps >= small.rps ? '+' : '−'}${fmt(t3 * 100, 1)} % | ${mark(t3 <= 0.05)}${t3 > 0.05 ? noise(big, small) : ''} |`,
+  ].join('\n');
+}
+
+function rawTable(rows) {
+  const lines = [
+    '| row | rep | req/s | p50 ms | p99 ms | server CPU | wrk CPU | other CPU | steal | requests | socket errors (connect/read/write/timeout) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    const line = (rep, r) =>
+      `| ${row.label} | ${rep} | ${fmt(r.rps)} | ${fmt(r.p50ms, 2)} | ${fmt(r.p99ms, 2)} | ${pct(r.serverCpu)} | ${pct(r.wrkCpu)} | ${pct(r.otherCpu)} | ${fmt(r.steal * 100, 1)} % | ${r.requests} | ${r.errors.connect}/${r.errors.read}/${r.errors.write}/${r.errors.timeout} |`;
+    row.results.forEach((r, i) => lines.push(line(String(i + 1), r)));
+    for (const r of row.discarded) lines.push(line('discarded', r));
+  }
+  return lines.join('\n');
+}
+
+/** Other processes' CPU above this (in cores, median of a row) makes the run's numbers suspect. */
+const OTHER_CPU_LIMIT = 0.15;
+/** A measurement during which other processes used more than this (in cores) is redone, while the run stays within SETTINGS.maxSeconds. */
+const OTHER_CPU_RETRY = 0.2;
+const MAX_RETRIES_PER_MEASUREMENT = 3;
+
+function contamination(summary) {
+  const bad = summary.filter((s) => s.otherCpu > OTHER_CPU_LIMIT);
+  if (bad.length === 0) return '';
+  const worst = Math.max(...bad.map((s) => s.otherCpu));
+  return `**Warning: the machine was not quiet.** Processes other than the server and wrk used more than ${pct(OTHER_CPU_LIMIT)} of a core during ${bad.length} of ${summary.length} rows (up to ${pct(worst)}): those rows are slower than this machine can do. Run again on an idle machine.`;
+}
+
+function report(info, rows, summary, httpd, elapsed) {
+  const defaults = SETTINGS.duration === 4 && SETTINGS.warmup === 1 && SETTINGS.reps === 3 && SETTINGS.connections === 32;
+  return `# authts serve benchmark results
+
+Written by \`npm run bench\` (bench/serve-bench.mjs) on ${info.date}; the run took ${fmt(elapsed)} s.
+How to read and reproduce this: [docs/performance.md](../docs/performance.md).${defaults ? '' : '\n\n**Non-default settings** (see below): not comparable with a default run.'}
+
+## Machine
+
+| | |
+| --- | --- |
+| \`nproc\` | ${info.nproc} |
+| CPU | ${info.cpuModel} |
+| kernel | ${info.kernel} |
+| memory | ${info.memory} |
+| node | ${info.node} |
+| authts | ${info.authts} (dist/ built by \`npm run bench\`) |
+| httpd | ${info.httpd} (mpm_event, ${Object.entries(HTTPD_MPM).map(([k, v]) => `${k} ${v}`).join(', ')}; workers run as ${httpd.runAs ? httpd.runAs.user : 'the current user'}) |
+| load generator | ${info.wrk}, ${SETTINGS.wrkThreads} thread, ${SETTINGS.connections} keep-alive connections |
+| libuv thread pool of \`authts serve\` | ${info.uvThreadpool} |
+
+## Method
+
+Every row serves the same ${FILE_BODY.length}-byte file (\`GET /<protection>/file.txt\`) on 127.0.0.1.
+Each measurement is a ${SETTINGS.warmup} s warm-up (discarded) then ${SETTINGS.duration} s of \`wrk\`; every row is measured ${SETTINGS.reps} times,
+round-robin over the rows (rep 1 of every row, then rep 2, …), after a first ${SETTINGS.firstWarmup} s warm-up per row.
+The table gives medians over the repetitions. "vs bare node:http" is req/s divided by row 1's median from the same run.
+Row 1 answers from memory (the file read once at start); row 2 reads it with \`fs.promises.readFile\` per request;
+row 3 serves it with the \`send\` package per request (stat, open, read, close; ETag and Last-Modified), as a Node static file server does.
+"server CPU" is the server's CPU time (all threads; for httpd the parent and its children) over the wall time of the
+measurement, where 100 % is one core; "µs/req" is that CPU time divided by the requests served. "server RSS" is the
+largest resident size seen after a measurement (httpd: parent plus children, shared pages counted in each). "wrk CPU" is the load
+generator's own CPU time (from its /proc/self/stat at the end of the run) over the run's duration: it shares the
+${info.nproc} cores with the server. "other CPU" is the machine's busy time (/proc/stat) minus the server's and wrk's:
+whatever else ran meanwhile (this script, other processes); near 0 on a quiet machine. A measurement during which
+it exceeded ${pct(OTHER_CPU_RETRY)} of a core is measured again (at most ${MAX_RETRIES_PER_MEASUREMENT} times in a row, and only while the whole run stays within ${SETTINGS.maxSeconds} s;
+the discarded ones are listed at the end). Every protected row is checked first: 401 without credentials, 401 with a wrong
+password, 200 and the file's bytes with the right one. Any non-2xx answer during a run fails the bench.
+
+## Results
+
+${contamination(summary)}
+
+${table(summary)}
+
+## Targets
+
+${targets(summary)}
+
+## Every measurement
+
+${rawTable(rows)}
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const versions = preflight();
+  const info = machineInfo(versions);
+  tempDir = await mkdtemp(join(tmpdir(), 'authts-bench-'));
+  await chmod(tempDir, 0o755);
+  // httpd's workers (www-data when we are root) must reach the files: every directory on the way.
+  for (let d = dirname(tempDir); d !== dirname(d); d = dirname(d)) {
+    const { mode } = statSync(d);
+    if ((mode & 0o001) === 0) throw new Error(`${d} is not searchable by others: httpd's workers cannot reach ${tempDir}`);
+  }
+  process.stdout.write(`bench: ${info.cpuModel}, nproc ${info.nproc}, node ${info.node}, ${info.httpd}, ${info.wrk}\n`);
+  process.stdout.write(`bench: fixtures in ${tempDir} (htpasswd, 100,000-user {SHA} file)\n`);
+  const site = await makeSite(tempDir);
+  const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+  const bareMemory = await startBare('memory', site);
+  const bareFs = await startBare('fs', site);
+  const bareSend = await startBare('send', site);
+  const authts = {};
+  for (const p of PROTECTIONS) authts[p.id] = await startAuthts(tempDir, site, p.id);
+  const httpd = await startHttpd(tempDir, site);
+  process.stdout.write(`bench: started ${live.size} servers: ${[...live.entries()].map(([pid, e]) => `${e.name} pid ${pid}`).join(', ')}\n`);
+
+  const rows = [
+    { id: 'bare-memory', serverLabel: 'bare node:http', protectionLabel: 'none, file from memory', server: bareMemory, path: '/none/file.txt' },
+    { id: 'bare-fs', serverLabel: 'bare node:http', protectionLabel: 'none, fs.readFile per request', server: bareFs, path: '/none/file.txt' },
+    { id: 'bare-send', serverLabel: 'bare node:http', protectionLabel: 'none, `send` per request (a Node static file server)', server: bareSend, path: '/none/file.txt' },
+    ...PROTECTIONS.map((p) => ({ id: `authts-${p.id}`, serverLabel: '`authts serve`', protectionLabel: p.label, server: authts[p.id], path: `/${p.id}/file.txt`, auth: p.flags ? basic : undefined })),
+    ...PROTECTIONS.map((p) => ({ id: `httpd-${p.id}`, serverLabel: 'Apache httpd', protectionLabel: p.label, server: httpd, path: `/${p.id}/file.txt`, auth: p.flags ? basic : undefined })),
+  ]
+    .map((r) => ({ ...r, label: `${r.serverLabel.replaceAll('`', '')}: ${r.protectionLabel.replaceAll('`', '')}`, results: [], discarded: [] }))
+    .filter((r, i) => i === 0 || !SETTINGS.only || SETTINGS.only.test(r.id));
+
+  for (const row of rows) {
+    await verifyRow(row);
+    await runWrk(row.server.port, row.path, SETTINGS.firstWarmup, row.auth);
+  }
+  const total = rows.length * SETTINGS.reps;
+  let n = 0;
+  const perMeasurement = SETTINGS.warmup + SETTINGS.duration + 0.5;
+  let remaining = total;
+  /** A redo (pause + measurement) fits if the measurements still to come fit after it. */
+  const redoFits = () => (Date.now() - started) / 1000 + (remaining + 1) * perMeasurement + 2 <= SETTINGS.maxSeconds;
+  for (let rep = 1; rep <= SETTINGS.reps; rep++) {
+    for (const row of rows) {
+      n++;
+      for (let attempt = 1; ; attempt++) {
+        await runWrk(row.server.port, row.path, SETTINGS.warmup, row.auth);
+        const r = await measure(row);
+        const noisy = r.otherCpu > OTHER_CPU_RETRY;
+        const retry = noisy && attempt <= MAX_RETRIES_PER_MEASUREMENT && redoFits();
+        process.stdout.write(
+          `[${String(n).padStart(2)}/${total}] rep ${rep} ${row.label.padEnd(52)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99ms, 2).padStart(6)} ms  server ${pct(r.serverCpu).padStart(5)}  wrk ${pct(r.wrkCpu).padStart(5)}  other ${pct(r.otherCpu).padStart(5)}${retry ? '  (busy machine: measured again)' : ''}\n`,
+        );
+        if (!retry) {
+          row.results.push(r);
+          remaining--;
+          break;
+        }
+        row.discarded.push(r);
+        await sleep(2000);
+      }
+    }
+  }
+
+  const errorLog = await readFile(httpd.errorLog, 'utf8').catch(() => '');
+  await stopAll();
+  const elapsed = (Date.now() - started) / 1000;
+  const summary = summarize(rows, rows[0]);
+  if (SETTINGS.only) {
+    process.stdout.write(`\n${table(summary)}\n\nbench: BENCH_ONLY set: a partial run, bench/RESULTS.md not written (${fmt(elapsed)} s)\n`);
+  } else {
+    writeFileSync(join(BENCH, 'RESULTS.md'), report(info, rows, summary, httpd, elapsed));
+    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\nbench: wrote bench/RESULTS.md (${fmt(elapsed)} s)\n`);
+  }
+  const warning = contamination(summary);
+  if (warning) process.stdout.write(`\nbench: ${warning.replaceAll('**', '')}\n`);
+  // AH01617 (password mismatch) is verifyRow's deliberate wrong password.
+  const httpdErrors = errorLog.split('\n').filter((l) => /:(error|crit|alert|emerg)\]/.test(l) && !l.includes('AH01617'));
+  if (httpdErrors.length > 0) process.stdout.write(`bench: httpd error.log has ${httpdErrors.length} error lines, e.g.:\n${httpdErrors.slice(0, 5).join('\n')}\n`);
+  removeTempDir();
+}
+
+main().catch(async (err) => {
+  if (interrupted) return; // the signal handler stops everything and exits
+  process.stderr.write(`bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stopAll();
+  removeTempDir();
+  process.exitCode = 1;
+});
