@@ -5,12 +5,12 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { AuthTsError } from '../errors.js';
-import type { BcryptTask, CryptTask } from './crypt-worker.js';
+import type { CryptTask } from './crypt-worker.js';
 
 /** Idle workers above piscina's minimum exit after this long. */
 const IDLE_TIMEOUT_MS = 30_000;
 
-let pool: Piscina<CryptTask | BcryptTask, string | boolean | null> | undefined;
+let pool: Piscina<CryptTask, string | null> | undefined;
 
 /**
  * The worker sits next to this module with the same extension. Compiled, that is
@@ -18,13 +18,13 @@ let pool: Piscina<CryptTask | BcryptTask, string | boolean | null> | undefined;
  * worker; a worker thread does not inherit the parent's TypeScript loader, so it gets tsx
  * through `--import` (resolved from here, so the working directory does not matter).
  */
-function createPool(): Piscina<CryptTask | BcryptTask, string | boolean | null> {
+function createPool(): Piscina<CryptTask, string | null> {
   const fromSource = import.meta.url.endsWith('.ts');
   const filename = new URL(`./crypt-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
   const execArgv = fromSource
     ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
     : undefined;
-  return new Piscina<CryptTask | BcryptTask, string | boolean | null>({
+  return new Piscina<CryptTask, string | null>({
     filename,
     idleTimeout: IDLE_TIMEOUT_MS,
     recordTiming: false,
@@ -43,26 +43,14 @@ function createPool(): Piscina<CryptTask | BcryptTask, string | boolean | null> 
  * ```
  */
 export async function runCrypt(task: CryptTask): Promise<string | null> {
-  return (await runOnPool(task, 'default')) as string | null;
-}
-
-/**
- * Verifies a bcrypt hash on the pool. bcrypt runs here rather than on libuv's thread pool
- * (where the addon's async functions run) so that the server's file reads never queue behind
- * 2 ms hashes.
- */
-export async function runBcryptVerify(task: BcryptTask): Promise<boolean> {
-  return (await runOnPool(task, 'bcryptVerify')) === true;
-}
-
-async function runOnPool(task: CryptTask | BcryptTask, name: string): Promise<string | boolean | null> {
   pool ??= createPool();
   try {
-    return await pool.run(task, { name });
+    return await pool.run(task);
   } catch (err) {
     throw new AuthTsError('PROVIDER_UNAVAILABLE', 'the password hashing worker pool failed', { cause: err });
   }
 }
+
 
 /**
  * Stops the password worker threads. Safe to call more than once; a later verification starts

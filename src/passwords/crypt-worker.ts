@@ -1,11 +1,9 @@
 /**
- * The piscina worker that computes crypt() hashes: those implemented in pure JavaScript
- * (md5-crypt / apr1, sha-crypt, traditional DES) for verification and for new hashes, and
- * bcrypt verification through the native addon. They take
+ * The piscina worker that computes the crypt() hashes implemented in pure JavaScript
+ * (md5-crypt / apr1, sha-crypt, traditional DES), for verification and for new hashes. They take
  * milliseconds of CPU each, so they run here instead of on the event loop. This file is loaded
  * by `crypt-pool.ts` only.
  */
-import { verifySync as bcryptVerifySync } from '@node-rs/bcrypt';
 import { createRequire } from 'node:module';
 import { shaCrypt } from './sha-crypt.js';
 
@@ -49,22 +47,3 @@ export default async function crypt(task: CryptTask): Promise<string | null> {
   }
 }
 
-/** A bcrypt verification: `password` against the whole stored `hash` (`$2a$`, `$2b$`, `$2y$`). */
-export interface BcryptTask {
-  readonly password: string | Uint8Array;
-  readonly hash: string;
-}
-
-/**
- * Verifies a bcrypt hash with the native addon, synchronously on this worker thread (the addon
- * compares in constant time and answers false for a malformed hash). Run by name through the
- * pool: `pool.run(task, { name: 'bcryptVerify' })`.
- */
-export function bcryptVerify(task: BcryptTask): boolean {
-  const bytes = typeof task.password === 'string' ? Buffer.from(task.password, 'utf8') : Buffer.from(task.password);
-  try {
-    return bcryptVerifySync(bytes, task.hash);
-  } catch {
-    return false;
-  }
-}

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { AuthTsError } from '../errors.js';
 import { constantTimeEqual } from './constant-time.js';
-import { runBcryptVerify, runCrypt } from './crypt-pool.js';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { runCrypt } from './crypt-pool.js';
 import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-kind.js';
 
 /**
@@ -13,8 +14,7 @@ import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-ki
  * {@link hashKind}); a wrong password and a malformed hash both give `false`, never a throw.
  *
  * - Recomputations in pure JavaScript (apr1, md5-crypt, sha-crypt, DES) run on a worker pool;
- *   bcrypt (native) runs on the same pool; argon2 (native) on libuv's thread pool; `{SHA}` is
- *   one SHA-1.
+ *   bcrypt and argon2 (native) run on libuv's thread pool; `{SHA}` is one SHA-1.
  *   The event loop never spends a hash's cost.
  * - Recomputed strings are compared in constant time.
  * - A string password is hashed as its UTF-8 bytes (what `htpasswd` hashes when typed in a
@@ -72,12 +72,17 @@ function matches(recomputed: string | null, stored: string): boolean {
 }
 
 /**
- * bcrypt is verified on the worker pool with `@node-rs/bcrypt` (constant-time itself), not with
- * an async addon call on libuv's thread pool, where a 2 ms hash makes every file read of the
- * server wait behind it.
+ * bcrypt is verified by `@node-rs/bcrypt` (constant-time itself, false for a malformed hash) as
+ * async work on libuv's thread pool. Measured against running it on the piscina pool, this
+ * costs less CPU per request (docs/performance.md): the pool's hand-offs and its extra threads
+ * competing with the event loop cost more than the file reads that wait behind a hash.
  */
 async function verifyBcrypt(stored: string, password: string | Uint8Array): Promise<boolean> {
-  return runBcryptVerify({ password, hash: stored });
+  try {
+    return await bcryptVerify(bytesOf(password), stored);
+  } catch {
+    return false;
+  }
 }
 
 async function verifyArgon2(stored: string, password: string | Uint8Array): Promise<boolean> {
