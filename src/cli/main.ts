@@ -80,6 +80,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       exitCode = await serve(site.configFile, new Map(), io);
     });
 
+  // Listed for --help; the entry file (authts.ts) runs them before commander sees argv.
+  program.command('htpasswd').description("manage htpasswd files, as Apache's htpasswd (authts htpasswd --help)");
+  program.command('htdigest').description("manage htdigest files, as Apache's htdigest (authts htdigest --help)");
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
