@@ -24,7 +24,7 @@ export async function createDemoSite(options: { port: number; dir?: string }): P
   await writeFile(join(htdocs, 'private', 'admin', 'index.html'), page('Admins only', '<p>Members of the admins group only.</p>'));
   const user = 'demo';
   const password = 'demo';
-  await writeFile(join(dir, 'users'), `${user}:${await hash(password, { cost: 10, version: '2y' })}\nroot:${await hash('root-demo', { cost: 10, version: '2y' })}\n`, { mode: 0o640 });
+  await writeFile(join(dir, 'users'), `${user}:${await bcrypt2y(password)}\nroot:${await bcrypt2y('root-demo')}\n`, { mode: 0o640 });
   await writeFile(join(dir, 'groups'), 'admins: root\n');
   const configFile = join(dir, 'site.conf');
   await writeFile(
@@ -51,6 +51,11 @@ export async function createDemoSite(options: { port: number; dir?: string }): P
     ].join('\n'),
   );
   return { dir, configFile, user, password };
+}
+
+/** A cost-10 bcrypt hash written `$2y$`, as Apache's htpasswd writes it. */
+async function bcrypt2y(password: string): Promise<string> {
+  return `$2y$${(await hash(password, 10)).slice(4)}`;
 }
 
 function page(title: string, body: string): string {

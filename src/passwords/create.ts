@@ -82,8 +82,9 @@ export async function createHash(password: string | Uint8Array, options: CreateH
     case 'des':
       return crypted(await runCrypt({ scheme: 'des', password: bytes, setting: cryptSalt(2) }));
     case 'bcrypt': {
-      // $2y$, as Apache writes it ($2b$ names the same fixed algorithm); a fresh 16-byte salt.
-      return bcryptHash(bytes, { cost: options.cost ?? BCRYPT_COST_DEFAULT, version: '2y' });
+      // A fresh 16-byte salt; written `$2y$` as Apache writes it (`$2b$` names the same fixed
+      // algorithm, and is what the library writes).
+      return `$2y$${(await bcryptHash(bytes, options.cost ?? BCRYPT_COST_DEFAULT)).slice(4)}`;
     }
     case 'sha1':
       return `{SHA}${nodeHash('sha1').update(bytes).digest('base64')}`;

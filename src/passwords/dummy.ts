@@ -47,7 +47,7 @@ export async function makeDummyHash(likeStored: string): Promise<string> {
     case 'bcrypt': {
       const cost = bcryptCost(likeStored);
       if (cost === undefined || cost < BCRYPT_MIN_COST || cost > BCRYPT_MAX_COST) return plainDummy();
-      const hash = await bcryptHash(password, { cost });
+      const hash = await bcryptHash(password, cost);
       // Keep the stored variant ($2y$/$2a$) so that the dummy takes the same path in verification.
       return likeStored.slice(0, 4) + hash.slice(4);
     }
