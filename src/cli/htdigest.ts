@@ -6,7 +6,7 @@ import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AuthTsError } from '../errors.js';
 import { resolveUserFilePath, updateFileAtomically } from '../userfile/atomic.js';
-import { checkUserFileText } from '../userfile/check.js';
+import { reportCheck } from './check-report.js';
 import { digestRecord, editHtdigest, HTDIGEST_FIELD_MAX, scanHtdigest } from '../userfile/htdigest-lines.js';
 import { PasswordInput, runPasswordTool, ToolExit } from './getpass.js';
 import type { HtToolIo } from './htpasswd.js';
@@ -190,14 +190,7 @@ async function runCheck(file: string, prog: string, io: HtToolIo): Promise<numbe
     io.stderr.write(`Could not open passwd file ${file} for reading.\n`);
     return E.FAILURE;
   }
-  const findings = checkUserFileText(text);
-  for (const f of findings) io.stdout.write(`${file}:${f.line}: ${f.kind}: ${f.message}\n`);
-  if (findings.length === 0) {
-    io.stdout.write(`${file}: no problems found\n`);
-    return E.OK;
-  }
-  io.stderr.write(`${prog}: ${findings.length} problem${findings.length === 1 ? '' : 's'} in ${file}\n`);
-  return E.INVALID;
+  return reportCheck(file, text, prog, io) ? E.OK : E.INVALID;
 }
 
 /** A password as C sees it: up to the first NUL byte. */

@@ -12,7 +12,7 @@ import { hashKind } from '../passwords/hash-kind.js';
 import { SHA_CRYPT_ROUNDS_MAX, SHA_CRYPT_ROUNDS_MIN } from '../passwords/sha-crypt.js';
 import { verifyPassword } from '../passwords/verify.js';
 import { resolveUserFilePath, updateFileAtomically } from '../userfile/atomic.js';
-import { checkUserFileText } from '../userfile/check.js';
+import { reportCheck } from './check-report.js';
 import { editHtpasswd, htpasswdPieces } from '../userfile/htpasswd-lines.js';
 import { AprGetopt } from './apr-getopt.js';
 import { PasswordInput, runPasswordTool, ToolExit, type TerminalOpener } from './getpass.js';
@@ -423,14 +423,7 @@ async function runCheck(file: string, prog: string, io: HtToolIo): Promise<numbe
     io.stderr.write(`${prog}: cannot open file ${file} for read access\n`);
     return E.FILEPERM;
   }
-  const findings = checkUserFileText(text);
-  for (const f of findings) io.stdout.write(`${file}:${f.line}: ${f.kind}: ${f.message}\n`);
-  if (findings.length === 0) {
-    io.stdout.write(`${file}: no problems found\n`);
-    return E.OK;
-  }
-  io.stderr.write(`${prog}: ${findings.length} problem${findings.length === 1 ? '' : 's'} in ${file}\n`);
-  return E.INVALID;
+  return reportCheck(file, text, prog, io) ? E.OK : E.INVALID;
 }
 
 async function isRegularFile(path: string): Promise<boolean> {

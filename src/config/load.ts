@@ -15,7 +15,8 @@ import { Config, type ConfigWarning } from './config.js';
 import { harmlessDirectives, knownHttpdModules, suggestDirective } from './known.js';
 import type { ConfigNode, DirectiveNode, SectionNode } from './nodes.js';
 import { parseConfigFile, parseConfigText } from './parse.js';
-import { hasWildcard, pathComponents, type Section, type SectionKind } from './sections.js';
+import { hasWildcard } from './include.js';
+import { pathComponents, type Section, type SectionKind } from './sections.js';
 
 /** Where the configuration comes from and what it may use. */
 export interface LoadOptions {

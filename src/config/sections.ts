@@ -1,5 +1,7 @@
 import type { SourceLocation } from '../errors.js';
+import { fnmatch } from '../expr/fnmatch.js';
 import type { Module } from '../module.js';
+import { hasWildcard } from './include.js';
 
 /** The section kinds httpd walks, in the order it merges them. */
 export type SectionKind = 'directory' | 'files' | 'location';
@@ -133,63 +135,21 @@ function basename(file: string): string {
  * FNM_PATHNAME on the whole path.
  */
 function locationMatches(pattern: string, path: string): boolean {
-  if (hasWildcard(pattern)) return fnmatch(pattern, path, true);
+  if (hasWildcard(pattern)) return fnmatch(pattern, path, PATHNAME);
   if (!path.startsWith(pattern)) return false;
   if (pattern.length === 0 || pattern.endsWith('/')) return true;
   const next = path[pattern.length];
   return next === undefined || next === '/';
 }
 
+/** httpd matches wildcard sections with `apr_fnmatch` (APR_FNM_PATHNAME for paths). */
+const PATHNAME = { pathname: true, caseBlind: false } as const;
+const NAME = { pathname: false, caseBlind: false } as const;
+
 function fnmatchPath(pattern: string, path: string): boolean {
-  return hasWildcard(pattern) ? fnmatch(pattern, path, true) : pattern === path;
+  return hasWildcard(pattern) ? fnmatch(pattern, path, PATHNAME) : pattern === path;
 }
 
 function fnmatchName(pattern: string, name: string): boolean {
-  return hasWildcard(pattern) ? fnmatch(pattern, name, false) : pattern === name;
-}
-
-/** True when `pattern` uses fnmatch wildcards. */
-export function hasWildcard(pattern: string): boolean {
-  return /[*?[]/.test(pattern);
-}
-
-const fnmatchCache = new Map<string, RegExp>();
-
-/** POSIX fnmatch (`*`, `?`, `[...]`, `\` escapes); with `pathname`, wildcards never match `/`. */
-export function fnmatch(pattern: string, text: string, pathname: boolean): boolean {
-  const key = `${pathname ? 1 : 0}${pattern}`;
-  let re = fnmatchCache.get(key);
-  if (!re) {
-    re = fnmatchToRegExp(pattern, pathname);
-    fnmatchCache.set(key, re);
-  }
-  return re.test(text);
-}
-
-function fnmatchToRegExp(pattern: string, pathname: boolean): RegExp {
-  const any = pathname ? '[^/]' : '[\\s\\S]';
-  let out = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') out += `${any}*`;
-    else if (c === '?') out += any;
-    else if (c === '\\' && i + 1 < pattern.length) out += escapeRegExp(pattern[++i]!);
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) {
-        out += '\\[';
-        continue;
-      }
-      let body = pattern.slice(i + 1, end);
-      const negate = body.startsWith('!') || body.startsWith('^');
-      if (negate) body = body.slice(1);
-      out += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}${pathname && negate ? '/' : ''}]`;
-      i = end;
-    } else out += escapeRegExp(c);
-  }
-  return new RegExp(`${out}$`, 's');
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return hasWildcard(pattern) ? fnmatch(pattern, name, NAME) : pattern === name;
 }
