@@ -1,5 +1,4 @@
 import { parseChoice, parseOnOff } from '../config/args.js';
-import { AuthTsError } from '../errors.js';
 import type { AuthzProviderRef, DirectiveContext, Module, RequireParseContext } from '../module.js';
 import type { AuthRequest } from '../request.js';
 import { noteAuthFailure } from '../authn/core.js';
@@ -293,9 +292,4 @@ async function authorizeUser(req: AuthRequest): Promise<'ok' | 'declined' | numb
   if (settings.forbiddenOnFailure) return 403;
   noteAuthFailure(req);
   return 401;
-}
-
-/** Thrown by providers' evaluation helpers; the tree maps it to a 500. */
-export function providerFailure(message: string, cause?: unknown): AuthTsError {
-  return new AuthTsError('PROVIDER_UNAVAILABLE', message, { cause });
 }
