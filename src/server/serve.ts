@@ -209,7 +209,10 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
     sendError(res, 404, new Map(), head);
     return;
   }
-  const directoryIndex = engine.config.resolve({ path: target.path, filename, isDirectory }).get(core).directoryIndex ?? DEFAULT_INDEX;
+  // Only a directory needs its DirectoryIndex: a file request does not match the sections again.
+  const directoryIndex = isDirectory
+    ? (engine.config.resolve({ path: target.path, filename, isDirectory }).get(core).directoryIndex ?? DEFAULT_INDEX)
+    : [];
   await serveStatic(req, res, {
     filename,
     urlPath: target.path,
