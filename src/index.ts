@@ -25,6 +25,7 @@ export type {
   DirectiveSpec,
   HookSpec,
   Module,
+  PasswordChecker,
   RequireParseContext,
 } from './module.js';
 export type { RequestInfo } from './request-state.js';
@@ -38,3 +39,4 @@ export { ConnectionCache, type ConnectionCacheOptions, type ConnectionFactory, t
 export { builtinModules } from './modules.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './log.js';
 export { startServer, type RunningServer, type ServeOptions } from './server/serve.js';
+export { fileProvider, type FileProviderOptions } from './providers/file.js';

@@ -13,6 +13,31 @@ export interface AuthnProvider {
   getRealmHash?(req: AuthRequest, user: string, realm: string): Promise<string | undefined>;
 }
 
+/**
+ * An authn provider used on its own, outside any configuration (`fileProvider`, and the LDAP,
+ * SQL and JWT providers): what `authts/passport` turns into a passport strategy.
+ *
+ * @example
+ * ```ts
+ * const users: PasswordChecker = await fileProvider({ userFile: '/etc/authts/users' });
+ * if ((await users.checkPassword('alice', 'secret')) === 'granted') {
+ *   // signed in
+ * }
+ * await users.close();
+ * ```
+ */
+export interface PasswordChecker {
+  /** The provider's name, as `AuthBasicProvider` spells it (`file`, `ldap`, `dbd`…). */
+  readonly name: string;
+  /**
+   * `'granted'`, `'denied'` or `'not-found'`; an unknown user costs what a wrong password costs.
+   * Throws `AuthTsError` only when the provider cannot answer (file unreadable, server down).
+   */
+  checkPassword(user: string, password: string): Promise<AuthnResult>;
+  /** Releases what the provider holds (indexes, connections). */
+  close(): Promise<void>;
+}
+
 /** What an authz provider answers for one `Require` line, as httpd's `authz_status`. */
 export type AuthzResult = 'granted' | 'denied' | 'neutral' | 'denied-no-user';
 

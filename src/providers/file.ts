@@ -2,9 +2,10 @@
  * mod_authn_file: `AuthUserFile` and the `file` authn provider (htpasswd and htdigest files).
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { AuthTsError } from '../errors.js';
-import type { AuthnProvider, AuthnResult, Module } from '../module.js';
+import type { AuthnProvider, AuthnResult, Module, PasswordChecker } from '../module.js';
+import type { Logger } from '../log.js';
 import type { AuthRequest } from '../request.js';
 import { hashKind, makeDummyHash, verifyPassword } from '../passwords/index.js';
 import { cfgLines, MAX_STRING_LEN } from './cfg-getline.js';
@@ -92,12 +93,79 @@ interface LoadedUserFile {
 }
 
 /**
+ * One user file, parsed once and re-read when it changes: what the `file` provider asks, per
+ * file, and what {@link fileProvider} wraps for use outside a configuration.
+ */
+export interface UserFileChecker {
+  /** The absolute path of the file. */
+  readonly path: string;
+  /**
+   * `'granted'`, `'denied'`, or `'not-found'` (after a check against a dummy hash of the file's
+   * kind and cost, so that timing does not tell which users exist). Throws `AuthTsError`
+   * `FILE_UNREADABLE` while the file is missing or unreadable.
+   */
+  checkPassword(user: string, password: string, log?: Logger): Promise<AuthnResult>;
+  /** The hash of the first `user:realm:hash` line, or `undefined`. */
+  getRealmHash(user: string, realm: string): Promise<string | undefined>;
+}
+
+/**
+ * Creates the {@link UserFileChecker} of `path` (absolute). Nothing is read until the first call.
+ *
+ * @example
+ * ```ts
+ * const users = createUserFileChecker('/etc/authts/users');
+ * await users.checkPassword('alice', 'secret'); // 'granted'
+ * ```
+ */
+export function createUserFileChecker(path: string): UserFileChecker {
+  const index: TextFileIndex<LoadedUserFile> = createTextFileIndex(path, (text) => ({
+    file: parseUserFile(text),
+    dummy: undefined,
+  }));
+
+  /** Spends what a real check costs; the answer is irrelevant (it is always false). */
+  async function checkDummy(loaded: LoadedUserFile, password: string): Promise<void> {
+    const model = loaded.file.dummyModel;
+    if (model === undefined) return;
+    loaded.dummy ??= makeDummyHash(model).catch((err: unknown) => {
+      loaded.dummy = undefined;
+      throw err;
+    });
+    await verifyPassword(await loaded.dummy, password);
+  }
+
+  return {
+    path,
+    checkPassword: async function checkUserFilePassword(user, password, log): Promise<AuthnResult> {
+      const loaded = await index.get();
+      const hash = loaded.file.users.get(user);
+      if (hash === undefined) {
+        await checkDummy(loaded, password);
+        if (loaded.file.tooLongAt !== undefined) {
+          log?.warn(
+            { file: path, line: loaded.file.tooLongAt },
+            'AuthUserFile: reading stopped at an over-long line; users after it are not found',
+          );
+        }
+        return 'not-found';
+      }
+      return (await verifyPassword(hash, password)) ? 'granted' : 'denied';
+    },
+    getRealmHash: async function getUserFileRealmHash(user, realm): Promise<string | undefined> {
+      const loaded = await index.get();
+      return loaded.file.realms.get(realmKey(user, realm));
+    },
+  };
+}
+
+/**
  * Creates the `authn_file` module: directive `AuthUserFile path` (per section; a relative path
  * resolves against the server root; an inner section's file replaces the outer one) and the
  * authn provider `file`.
  *
- * Each file is parsed once and re-read when it changes (one index per absolute path, shared by
- * every section naming it); `close()` drops the indexes.
+ * Each file is parsed once and re-read when it changes (one {@link UserFileChecker} per
+ * absolute path, shared by every section naming it); `close()` drops them.
  *
  * Provider `file`, as httpd's:
  * - `checkPassword`: no `AuthUserFile`, or a missing/unreadable file → throws `AuthTsError`
@@ -114,55 +182,27 @@ interface LoadedUserFile {
  * ```
  */
 export function createAuthnFileModule(): Module<AuthnFileSettings> {
-  const indexes = new Map<string, TextFileIndex<LoadedUserFile>>();
+  const checkers = new Map<string, UserFileChecker>();
 
-  function indexFor(path: string): TextFileIndex<LoadedUserFile> {
-    let index = indexes.get(path);
-    if (!index) {
-      index = createTextFileIndex(path, (text) => ({ file: parseUserFile(text), dummy: undefined }));
-      indexes.set(path, index);
-    }
-    return index;
-  }
-
-  async function load(req: AuthRequest): Promise<LoadedUserFile> {
+  function checkerFor(req: AuthRequest): UserFileChecker {
     const path = req.settings(module).userFile;
     if (path === undefined) {
       throw new AuthTsError('FILE_UNREADABLE', 'the "file" authn provider is used where no AuthUserFile is set');
     }
-    return indexFor(path).get();
-  }
-
-  /** Spends what a real check costs; the answer is irrelevant (it is always false). */
-  async function checkDummy(loaded: LoadedUserFile, password: string): Promise<void> {
-    const model = loaded.file.dummyModel;
-    if (model === undefined) return;
-    loaded.dummy ??= makeDummyHash(model).catch((err: unknown) => {
-      loaded.dummy = undefined;
-      throw err;
-    });
-    await verifyPassword(await loaded.dummy, password);
+    let checker = checkers.get(path);
+    if (!checker) {
+      checker = createUserFileChecker(path);
+      checkers.set(path, checker);
+    }
+    return checker;
   }
 
   const provider: AuthnProvider = {
     checkPassword: async function fileCheckPassword(req, user, password): Promise<AuthnResult> {
-      const loaded = await load(req);
-      const hash = loaded.file.users.get(user);
-      if (hash === undefined) {
-        await checkDummy(loaded, password);
-        if (loaded.file.tooLongAt !== undefined) {
-          req.log.warn(
-            { file: req.settings(module).userFile, line: loaded.file.tooLongAt },
-            'AuthUserFile: reading stopped at an over-long line; users after it are not found',
-          );
-        }
-        return 'not-found';
-      }
-      return (await verifyPassword(hash, password)) ? 'granted' : 'denied';
+      return checkerFor(req).checkPassword(user, password, req.log);
     },
     getRealmHash: async function fileGetRealmHash(req, user, realm): Promise<string | undefined> {
-      const loaded = await load(req);
-      return loaded.file.realms.get(realmKey(user, realm));
+      return checkerFor(req).getRealmHash(user, realm);
     },
   };
 
@@ -188,7 +228,7 @@ export function createAuthnFileModule(): Module<AuthnFileSettings> {
     mergeDirSettings: (base, add) => (add.userFile !== undefined ? { userFile: add.userFile } : { ...base }),
     authnProviders: { file: provider },
     close: async function closeAuthnFile(): Promise<void> {
-      indexes.clear();
+      checkers.clear();
     },
   };
   return module;
@@ -203,3 +243,44 @@ export function createAuthnFileModule(): Module<AuthnFileSettings> {
  * ```
  */
 export const authnFile: Module<AuthnFileSettings> = createAuthnFileModule();
+
+/** Options of {@link fileProvider}. */
+export interface FileProviderOptions {
+  /** An htpasswd file (any format `authts-htpasswd` or Apache's `htpasswd` writes); relative to the working directory. */
+  readonly userFile: string;
+  /** Where the over-long-line warning goes (none by default). */
+  readonly logger?: Logger;
+}
+
+/**
+ * The `file` provider on its own: checks names and passwords against an htpasswd file, parsed
+ * once and re-read when it changes, exactly as `AuthBasicProvider file` does. The file is read
+ * once here, so a wrong path fails now (`AuthTsError` `FILE_UNREADABLE`) rather than at the
+ * first check. Throws `TypeError` when `userFile` is not a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { fileProvider } from 'authts';
+ * const users = await fileProvider({ userFile: 'conf/users' });
+ * await users.checkPassword('alice', 'wonderland'); // 'granted' | 'denied' | 'not-found'
+ * ```
+ */
+export async function fileProvider(options: FileProviderOptions): Promise<PasswordChecker> {
+  if (typeof options?.userFile !== 'string' || options.userFile === '') {
+    throw new TypeError('fileProvider: options.userFile must be a non-empty path');
+  }
+  const path = isAbsolute(options.userFile) ? options.userFile : resolve(options.userFile);
+  const checker = createUserFileChecker(path);
+  const log = options.logger;
+  await checker.getRealmHash('', '');
+  return {
+    name: 'file',
+    checkPassword: function checkPassword(user, password) {
+      if (typeof user !== 'string' || typeof password !== 'string') {
+        return Promise.reject(new TypeError('checkPassword: user and password must be strings'));
+      }
+      return checker.checkPassword(user, password, log);
+    },
+    close: async function close() {},
+  };
+}
