@@ -5,7 +5,7 @@ import type { AuthRequest, PhaseResult } from '../../src/index.js';
 describe('the public entry point', () => {
   it('exports the loader, the engine, the built-in modules and the errors', () => {
     expect(Object.keys(authts).sort()).toEqual(
-      ['AuthEngine', 'AuthTsError', 'ConnectionCache', 'ConfigError', 'ConfigErrors', 'builtinModules', 'createLogger', 'loadConfig', 'silentLogger', 'startServer'].sort(),
+      ['AuthEngine', 'AuthTsError', 'ConnectionCache', 'ConfigError', 'ConfigErrors', 'builtinModules', 'createLogger', 'fileProvider', 'loadConfig', 'silentLogger', 'startServer'].sort(),
     );
   });
 
