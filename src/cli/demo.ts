@@ -1,4 +1,4 @@
-import { hash } from '@node-rs/bcrypt';
+import { makeBcryptHash } from '../passwords/bcrypt.js';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,7 +55,7 @@ export async function createDemoSite(options: { port: number; dir?: string }): P
 
 /** A cost-10 bcrypt hash written `$2y$`, as Apache's htpasswd writes it. */
 async function bcrypt2y(password: string): Promise<string> {
-  return `$2y$${(await hash(password, 10)).slice(4)}`;
+  return makeBcryptHash(Buffer.from(password, 'utf8'), 10);
 }
 
 function page(title: string, body: string): string {

@@ -4,7 +4,7 @@
  */
 import { createHash as nodeHash, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { makeBcryptHash } from './bcrypt.js';
 import { AuthTsError } from '../errors.js';
 import { runCrypt } from './crypt-pool.js';
 import { SHA_CRYPT_ROUNDS_MAX, SHA_CRYPT_ROUNDS_MIN } from './sha-crypt.js';
@@ -82,9 +82,8 @@ export async function createHash(password: string | Uint8Array, options: CreateH
     case 'des':
       return crypted(await runCrypt({ scheme: 'des', password: bytes, setting: cryptSalt(2) }));
     case 'bcrypt': {
-      // A fresh 16-byte salt; written `$2y$` as Apache writes it (`$2b$` names the same fixed
-      // algorithm, and is what the library writes).
-      return `$2y$${(await bcryptHash(bytes, options.cost ?? BCRYPT_COST_DEFAULT)).slice(4)}`;
+      // A fresh 16-byte salt; written `$2y$` as Apache writes it.
+      return makeBcryptHash(Buffer.from(bytes), options.cost ?? BCRYPT_COST_DEFAULT);
     }
     case 'sha1':
       return `{SHA}${nodeHash('sha1').update(bytes).digest('base64')}`;

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import argon2 from 'argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { makeBcryptHash } from './bcrypt.js';
 import { runCrypt } from './crypt-pool.js';
 import { argon2Params, bcryptCost, hashKind, shaCryptParams, shaCryptSetting } from './hash-kind.js';
 
@@ -47,9 +47,9 @@ export async function makeDummyHash(likeStored: string): Promise<string> {
     case 'bcrypt': {
       const cost = bcryptCost(likeStored);
       if (cost === undefined || cost < BCRYPT_MIN_COST || cost > BCRYPT_MAX_COST) return plainDummy();
-      const hash = await bcryptHash(password, cost);
       // Keep the stored variant ($2y$/$2a$) so that the dummy takes the same path in verification.
-      return likeStored.slice(0, 4) + hash.slice(4);
+      const variant = likeStored.slice(0, 4);
+      return makeBcryptHash(Buffer.from(password), cost, variant === '$2a$' || variant === '$2b$' ? variant : '$2y$');
     }
     case 'sha1':
       return `{SHA}${createHash('sha1').update(password).digest('base64')}`;

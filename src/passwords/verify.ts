@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { AuthTsError } from '../errors.js';
 import { constantTimeEqual } from './constant-time.js';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { verifyBcryptHash } from './bcrypt.js';
 import { runCrypt } from './crypt-pool.js';
 import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-kind.js';
 
@@ -19,8 +19,8 @@ import { hashKind, md5Setting, shaCryptParams, shaCryptSetting } from './hash-ki
  * - Recomputed strings are compared in constant time.
  * - A string password is hashed as its UTF-8 bytes (what `htpasswd` hashes when typed in a
  *   UTF-8 terminal); bytes (a `Uint8Array`) are hashed as they are.
- * - `$2y$` is bcrypt's `$2b$` under another name (the fixed crypt_blowfish); `@node-rs/bcrypt`
- *   verifies `$2a$`, `$2b$` and `$2y$` alike.
+ * - `$2y$` is bcrypt's `$2b$` under another name (the fixed crypt_blowfish); `$2a$`, `$2b$`
+ *   and `$2y$` verify alike (./bcrypt.ts).
  * - Plain text never verifies: on Linux httpd hands any unrecognized string to the system
  *   `crypt()`, which does not return the stored text, so a `htpasswd -p` record always fails.
  *   authts gives the same answer.
@@ -72,17 +72,13 @@ function matches(recomputed: string | null, stored: string): boolean {
 }
 
 /**
- * bcrypt is verified by `@node-rs/bcrypt` (constant-time itself, false for a malformed hash) as
- * async work on libuv's thread pool. Measured against running it on the piscina pool, this
- * costs less CPU per request (docs/performance.md): the pool's hand-offs and its extra threads
- * competing with the event loop cost more than the file reads that wait behind a hash.
+ * bcrypt is verified natively (./bcrypt.ts; false for a malformed hash) as async work on libuv's
+ * thread pool. Measured against running it on the piscina pool, this costs less CPU per request
+ * (docs/performance.md): the pool's hand-offs and its extra threads competing with the event
+ * loop cost more than the file reads that wait behind a hash.
  */
-async function verifyBcrypt(stored: string, password: string | Uint8Array): Promise<boolean> {
-  try {
-    return await bcryptVerify(bytesOf(password), stored);
-  } catch {
-    return false;
-  }
+function verifyBcrypt(stored: string, password: string | Uint8Array): Promise<boolean> {
+  return verifyBcryptHash(stored, bytesOf(password));
 }
 
 async function verifyArgon2(stored: string, password: string | Uint8Array): Promise<boolean> {
