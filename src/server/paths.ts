@@ -11,6 +11,7 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { AuthTsError } from '../errors.js';
+import { openReal, type OpenedFile } from './open-file.js';
 
 /**
  * What {@link normalizeRequestTarget} answers.
@@ -287,10 +288,8 @@ export function resolveDocumentRoot(documentRoot: string): string {
  * only checks symlinks against `Options FollowSymLinks`): authts matches on the real path, so a
  * symlink can never carry a request out of a protected directory's sections.
  *
- * The metadata calls are synchronous: on a local filesystem they are answered from the kernel's
- * dentry cache in microseconds, while each asynchronous call costs a round trip through libuv's
- * thread pool (docs/performance.md). `realRoot` is the DocumentRoot's real path from
- * {@link resolveDocumentRoot}, computed once per configuration.
+ * `realRoot` is the DocumentRoot's real path from {@link resolveDocumentRoot}, computed once
+ * per configuration. `authts serve` uses {@link openMapped}, which also keeps the file open.
  *
  * Linux semantics apply: names are case-sensitive and a trailing dot is part of the name
  * (`/x.` is the file `x.`, never `x`).
@@ -315,6 +314,38 @@ export async function mapToFilesystem(
   if (typeof documentRoot !== 'string' || documentRoot === '') {
     throw new TypeError('mapToFilesystem: documentRoot must be a non-empty string');
   }
+  const { file, ...mapping } = openMapped(urlPath, realRoot ?? resolveDocumentRoot(documentRoot));
+  file?.close();
+  return mapping;
+}
+
+/** What {@link openMapped} answers: the mapping, and the file it names, opened. */
+export interface OpenedMapping extends FilesystemMapping {
+  /**
+   * The file or directory itself when `exists` and it could be opened (an unreadable file
+   * exists but is not opened); `filename` is its real path. The caller must `close()` it.
+   */
+  readonly file: OpenedFile | undefined;
+}
+
+/**
+ * {@link mapToFilesystem} for `authts serve`: maps `urlPath` under the real DocumentRoot
+ * `realRoot` and opens what it names, so that the bytes later served come from the very file
+ * whose real path the sections were matched on (a symlink swapped in meanwhile changes
+ * nothing). Synchronous: on a local filesystem these calls take microseconds, less than one
+ * round trip through libuv's thread pool (docs/performance.md).
+ *
+ * @example
+ * ```ts
+ * const mapped = openMapped('/pub/file.txt', resolveDocumentRoot('/srv/www'));
+ * try {
+ *   // decide on mapped.filename, serve from mapped.file
+ * } finally {
+ *   mapped.file?.close();
+ * }
+ * ```
+ */
+export function openMapped(urlPath: string, realRoot: string): OpenedMapping {
   if (typeof urlPath !== 'string' || !urlPath.startsWith('/')) {
     throw new TypeError('mapToFilesystem: path must be a normalized path starting with "/"');
   }
@@ -326,16 +357,30 @@ export async function mapToFilesystem(
   }
   const trailingSlash = urlPath.endsWith('/') && segments.length > 0;
 
-  const root = realRoot ?? resolveDocumentRoot(documentRoot);
+  const opened = openReal(segments.length > 0 ? path.join(realRoot, ...segments) : realRoot);
+  if (typeof opened !== 'string') {
+    const isDirectory = opened.stats.isDirectory();
+    // "/file.txt/" does not exist, as on Linux and in httpd.
+    const exists = !trailingSlash || isDirectory;
+    if (!exists) opened.close();
+    return {
+      filename: opened.realPath,
+      exists,
+      isDirectory: exists && isDirectory,
+      realpathEscapesRoot: !isInside(realRoot, opened.realPath),
+      file: exists ? opened : undefined,
+    };
+  }
 
-  // Longest prefix that resolves. Whatever error stops a prefix (ENOENT, ENOTDIR, EACCES, ELOOP)
-  // also stops this process from opening anything below it, so appending the rest lexically
-  // cannot name a reachable file under some other real directory.
+  // Not openable (missing, unreadable, below a file…): the longest prefix that resolves.
+  // Whatever error stops a prefix (ENOENT, ENOTDIR, EACCES, ELOOP) also stops this process
+  // from opening anything below it, so appending the rest lexically cannot name a reachable
+  // file under some other real directory.
   let resolved = segments.length;
-  let base = root;
+  let base = realRoot;
   for (; resolved > 0; resolved--) {
     try {
-      base = realpathSync.native(path.join(root, ...segments.slice(0, resolved)));
+      base = realpathSync.native(path.join(realRoot, ...segments.slice(0, resolved)));
       break;
     } catch {
       // try the parent
@@ -358,6 +403,7 @@ export async function mapToFilesystem(
     filename,
     exists,
     isDirectory: exists && isDirectory,
-    realpathEscapesRoot: !isInside(root, filename),
+    realpathEscapesRoot: !isInside(realRoot, filename),
+    file: undefined,
   };
 }

@@ -10,7 +10,7 @@ import { ConfigErrors } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Module } from '../module.js';
 import { builtinModules } from '../modules.js';
-import { mapToFilesystem, normalizeRequestTarget, resolveDocumentRoot } from './paths.js';
+import { normalizeRequestTarget, openMapped, resolveDocumentRoot, type OpenedMapping } from './paths.js';
 import { serveStatic } from './static.js';
 
 /** How to start `authts serve`. */
@@ -182,23 +182,37 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
     return;
   }
   const documentRoot = engine.config.serverSettings(core).documentRoot;
-  let filename: string | undefined;
-  let isDirectory = false;
-  if (documentRoot !== undefined) {
-    const mapped = await mapToFilesystem(documentRoot, target.path, realDocumentRoot(engine, documentRoot));
-    filename = mapped.filename;
-    isDirectory = mapped.isDirectory;
+  // The mapped file stays open from the access decision to the last byte served (see
+  // ./open-file.ts), and is closed whatever happens in between.
+  const mapped = documentRoot === undefined ? undefined : openMapped(target.path, realDocumentRoot(engine, documentRoot));
+  try {
+    await decideAndServe(engine, req, res, head, target.path, target.query, mapped);
+  } finally {
+    mapped?.file?.close();
   }
+}
+
+async function decideAndServe(
+  engine: AuthEngine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  head: boolean,
+  path: string,
+  query: string,
+  mapped: OpenedMapping | undefined,
+): Promise<void> {
+  const filename = mapped?.filename;
+  const isDirectory = mapped?.isDirectory ?? false;
   const base = {
     method: req.method ?? 'GET',
-    query: target.query,
+    query,
     unparsedUri: req.url ?? '',
     headers: req.headersDistinct,
     remoteAddress: req.socket.remoteAddress ?? '',
     localAddress: req.socket.localAddress ?? '',
     tls: (req.socket as TLSSocket).encrypted === true,
   };
-  const verdict = await engine.check({ ...base, path: target.path, filename, isDirectory });
+  const verdict = await engine.check({ ...base, path, filename, isDirectory });
   if (!verdict.allowed) {
     sendError(res, verdict.status, verdict.headers, head);
     return;
@@ -211,11 +225,12 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   }
   // Only a directory needs its DirectoryIndex: a file request does not match the sections again.
   const directoryIndex = isDirectory
-    ? (engine.config.resolve({ path: target.path, filename, isDirectory }).get(core).directoryIndex ?? DEFAULT_INDEX)
+    ? (engine.config.resolve({ path, filename, isDirectory }).get(core).directoryIndex ?? DEFAULT_INDEX)
     : [];
   await serveStatic(req, res, {
     filename,
-    urlPath: target.path,
+    file: mapped?.file,
+    urlPath: path,
     directoryIndex,
     // mod_dir's index is an internal subrequest with its own access check: a <Files index.html>
     // section (or a symlinked index) is decided on the index file's real path.

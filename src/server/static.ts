@@ -1,7 +1,12 @@
 /**
  * Static files for `authts serve`, answering as httpd 2.4's core `default_handler`, mod_dir and
- * mod_autoindex (without `Options Indexes`) do. The bytes, ETag, Last-Modified, Range and
- * conditional requests come from the `send` package; this file decides what is served.
+ * mod_autoindex (without `Options Indexes`) do. ETags come from `etag`, conditional requests
+ * from `fresh`, ranges from `range-parser` and types from `mime-types`: the libraries the
+ * `send` package is made of, applied in send's order (test/unit/server/static-send.test.ts
+ * checks the answers against send's own). The bytes are read from the descriptor that the
+ * access decision was made about (see ./open-file.ts): small files synchronously, larger ones
+ * streamed. send itself stats, opens, reads and closes by name through the thread pool, which
+ * cost more than half of an unprotected request here (docs/performance.md).
  *
  * Checked against Apache/2.4.71 (see test/unit/server/static.test.ts):
  *
@@ -20,15 +25,22 @@
  *
  * Deviations: `TRACE` is 405 and absent from `Allow` (as httpd with `TraceEnable Off`); a file
  * of unknown type is sent as `application/octet-stream` (httpd sends no Content-Type); the ETag
- * is send's weak `W/"size-mtime"` (httpd's is strong); there is no `Cache-Control`.
+ * is weak `W/"size-mtime"` as send's (httpd's is strong); there is no `Cache-Control`; a
+ * multi-range request gets the whole file (200), as from send.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { createReadStream, readSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { finished } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
 
-import send from 'send';
+import etag from 'etag';
+import fresh from 'fresh';
+import { contentType } from 'mime-types';
+import parseRange from 'range-parser';
+
+import { openInDirectory, openReal, type OpenedFile } from './open-file.js';
 
 /**
  * A `DirectoryIndex` file found for a directory request, before it is served.
@@ -75,6 +87,11 @@ export type DirectoryIndexDecision = 'serve' | 'skip' | 'handled';
 export interface ServeStaticOptions {
   /** The real path from `mapToFilesystem` (a stale one, whose realpath has changed, is 404). */
   readonly filename: string;
+  /**
+   * `filename`, already opened (`openMapped`'s `file`): served from this descriptor without
+   * looking the name up again. The caller keeps ownership and closes it.
+   */
+  readonly file?: OpenedFile | undefined;
   /** The normalized URL path from `normalizeRequestTarget`; a trailing slash matters. */
   readonly urlPath: string;
   /** `DirectoryIndex` names, tried in order (httpd's default is `['index.html']`). */
@@ -98,11 +115,11 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set([
 /** httpd's `Allow` for static files, without TRACE (see the deviations above). */
 const ALLOW = 'HEAD,GET,POST,OPTIONS';
 
-/** Headers `send` may have set before it failed; removed before an error response. */
-const SEND_HEADERS = [
-  'accept-ranges', 'cache-control', 'content-length', 'content-range', 'content-type', 'etag',
-  'last-modified',
-] as const;
+/**
+ * Files up to this size are read with one synchronous `read` (microseconds from the page cache,
+ * as nginx reads without aio); larger ones are streamed so that no request holds the loop long.
+ */
+const SYNC_READ_MAX = 64 * 1024;
 
 const REASONS: Readonly<Record<number, readonly [title: string, text: string]>> = {
   400: ['Bad Request', '<p>Your browser sent a request that this server could not understand.<br />\n</p>'],
@@ -202,22 +219,25 @@ function directoryLocation(req: IncomingMessage, urlPath: string): string {
   return `${scheme}://${host}${escapeUri(urlPath)}/${query}`;
 }
 
-type Kind = 'file' | 'directory' | 'other' | 'missing';
+type Kind = 'file' | 'directory' | 'other' | 'missing' | 'unreadable';
+
+function kindOfStats(stats: Stats): Kind {
+  if (stats.isFile()) return 'file';
+  return stats.isDirectory() ? 'directory' : 'other';
+}
 
 /**
- * Stats `filename`; a path whose realpath is not itself (a symlink appeared since it was mapped,
- * i.e. since the access decision) is missing. Synchronous on purpose: it runs right before the
- * file is handed to `send`, and metadata calls are cheap next to a thread-pool round trip.
+ * Opens `filename` for a caller that did not: a path whose real path is not itself (a symlink
+ * appeared since it was mapped, i.e. since the access decision) is missing.
  */
-function kindOf(filename: string): Kind {
-  try {
-    if (realpathSync.native(filename) !== path.resolve(filename)) return 'missing';
-    const info = statSync(filename);
-    if (info.isFile()) return 'file';
-    return info.isDirectory() ? 'directory' : 'other';
-  } catch {
+function openExact(filename: string): OpenedFile | 'missing' | 'unreadable' {
+  const opened = openReal(filename);
+  if (typeof opened === 'string') return opened === 'EACCES' || opened === 'EPERM' ? 'unreadable' : 'missing';
+  if (opened.realPath !== path.resolve(filename)) {
+    opened.close();
     return 'missing';
   }
+  return opened;
 }
 
 /** A `DirectoryIndex` name usable inside the directory (httpd's absolute-URL form is not supported). */
@@ -225,55 +245,142 @@ function isRelativeName(name: string): boolean {
   return name !== '' && !name.startsWith('/') && !name.split('/').some((s) => s === '..' || s === '.');
 }
 
+/** The first `DirectoryIndex` file of `directory` that is a regular file and is allowed, opened. */
 async function findIndex(
-  directory: string,
+  directory: OpenedFile,
   urlPath: string,
   names: readonly string[],
   authorize: ServeStaticOptions['authorizeIndex'],
-): Promise<DirectoryIndexCandidate | 'handled' | undefined> {
+): Promise<OpenedFile | 'handled' | undefined> {
   for (const name of names) {
     if (!isRelativeName(name)) continue;
-    let filename: string;
+    const opened = openInDirectory(directory, name);
+    if (typeof opened === 'string') continue;
+    let keep = false;
     try {
-      filename = realpathSync.native(path.join(directory, name));
-      if (!statSync(filename).isFile()) continue;
-    } catch {
-      continue;
+      if (!opened.stats.isFile()) continue;
+      const candidate: DirectoryIndexCandidate = { filename: opened.realPath, urlPath: urlPath + name };
+      const decision = authorize ? await authorize(candidate) : 'serve';
+      if (decision === 'handled') return 'handled';
+      if (decision === 'serve') {
+        keep = true;
+        return opened;
+      }
+    } finally {
+      if (!keep) opened.close();
     }
-    const candidate: DirectoryIndexCandidate = { filename, urlPath: urlPath + name };
-    const decision = authorize ? await authorize(candidate) : 'serve';
-    if (decision === 'handled') return 'handled';
-    if (decision === 'serve') return candidate;
   }
   return undefined;
 }
 
-/** Hands a regular file to `send`, mapping its failures to httpd's statuses. */
-async function sendFile(req: IncomingMessage, res: ServerResponse, filename: string): Promise<void> {
-  const completed = done(res);
-  let failed: Promise<void> | undefined;
-  // send percent-decodes the path it is given; escape "%" so the real name reaches fs untouched.
-  const stream = send(req, filename.replaceAll('%', '%25'), {
-    dotfiles: 'allow',
-    index: false,
-    extensions: false,
-    cacheControl: false,
-    etag: true,
-    lastModified: true,
-    acceptRanges: true,
-  });
-  stream.on('error', (error: Error & { status?: number; code?: string; headers?: Record<string, string> }) => {
-    if (res.headersSent) {
-      res.destroy(error);
-      return;
+/** Comma- and space-separated tokens of a header (`If-Match`), as send splits them. */
+function tokens(header: string): string[] {
+  return header.split(/[ ,]+/).filter((token) => token !== '');
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** `If-Match` / `If-Unmodified-Since` fail (RFC 9110 §13.1.1–2, with send's weak comparison). */
+function preconditionFails(req: IncomingMessage, tag: string, lastModified: string): boolean {
+  const match = headerValue(req, 'if-match');
+  if (match) {
+    return match !== '*' && tokens(match).every((m) => m !== tag && m !== `W/${tag}` && `W/${m}` !== tag);
+  }
+  const unmodifiedSince = Date.parse(headerValue(req, 'if-unmodified-since') ?? '');
+  if (!Number.isNaN(unmodifiedSince)) return Date.parse(lastModified) > unmodifiedSince;
+  return false;
+}
+
+/** Whether `If-Range` (an ETag or a date) still names this version of the file. */
+function rangeStillValid(req: IncomingMessage, tag: string, lastModified: string): boolean {
+  const ifRange = headerValue(req, 'if-range');
+  if (!ifRange) return true;
+  if (ifRange.includes('"')) return ifRange.includes(tag);
+  return Date.parse(lastModified) <= Date.parse(ifRange);
+}
+
+/** Reads `length` bytes at `position` with blocking reads; fewer when the file shrank. */
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? buffer : buffer.subarray(0, done);
+}
+
+/**
+ * Sends an opened regular file: ETag, Last-Modified, Content-Type, conditional requests (412,
+ * 304) and a single byte range (206, 416), in send's order. Resolves when the response is done.
+ */
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: OpenedFile): Promise<void> {
+  const { stats } = file;
+  const tag = etag(stats);
+  const lastModified = stats.mtime.toUTCString();
+  const conditional =
+    req.headers['if-match'] !== undefined ||
+    req.headers['if-unmodified-since'] !== undefined ||
+    req.headers['if-none-match'] !== undefined ||
+    req.headers['if-modified-since'] !== undefined;
+  if (conditional) {
+    if (preconditionFails(req, tag, lastModified)) return respondError(req, res, 412);
+    if (fresh(req.headers, { etag: tag, 'last-modified': lastModified })) {
+      res.statusCode = 304;
+      res.setHeader('Accept-Ranges', 'bytes');
+      res.setHeader('ETag', tag);
+      res.setHeader('Last-Modified', lastModified);
+      const completed = done(res);
+      res.end();
+      return completed;
     }
-    for (const name of SEND_HEADERS) res.removeHeader(name);
-    const status = error.code === 'EACCES' || error.code === 'EPERM' ? 403 : (error.status ?? 500);
-    failed = respondError(req, res, status, error.headers ?? {});
-  });
-  stream.pipe(res);
-  await completed;
-  await failed;
+  }
+
+  let start = 0;
+  let length = stats.size;
+  let status = 200;
+  let contentRange: string | undefined;
+  const range = headerValue(req, 'range');
+  if (range !== undefined && /^ *bytes=/.test(range)) {
+    const ranges = rangeStillValid(req, tag, lastModified) ? parseRange(stats.size, range, { combine: true }) : -2;
+    if (ranges === -1) return respondError(req, res, 416, { 'Content-Range': `bytes */${stats.size}` });
+    // A malformed or multiple range is answered with the whole file, as send does.
+    if (ranges !== -2 && ranges.length === 1) {
+      const only = ranges[0]!;
+      status = 206;
+      start = only.start;
+      length = only.end - only.start + 1;
+      contentRange = `bytes ${only.start}-${only.end}/${stats.size}`;
+    }
+  }
+
+  res.statusCode = status;
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Last-Modified', lastModified);
+  res.setHeader('ETag', tag);
+  res.setHeader('Content-Type', contentType(path.extname(file.realPath)) || 'application/octet-stream');
+  if (contentRange !== undefined) res.setHeader('Content-Range', contentRange);
+  res.setHeader('Content-Length', length);
+  const completed = done(res);
+  if (req.method === 'HEAD' || length === 0) {
+    res.end();
+    return completed;
+  }
+  if (length <= SYNC_READ_MAX) {
+    const body = readAt(file.fd, start, length);
+    // The file shrank under us: what was promised cannot be sent; end the connection.
+    if (body.length !== length) res.destroy(new Error('file changed while being read'));
+    else res.end(body);
+    return completed;
+  }
+  const stream = createReadStream('', { fd: file.fd, start, end: start + length - 1, autoClose: false });
+  // A client going away (or a read error after the headers) destroys both; nothing to answer.
+  await pipeline(stream, res).catch(() => undefined);
+  return completed;
 }
 
 /**
@@ -313,40 +420,58 @@ export async function serveStatic(
     throw new TypeError('serveStatic: opts.directoryIndex must be an array of file names');
   }
   const method = req.method ?? 'GET';
-  let filename = opts.filename;
-  let kind = kindOf(filename);
-  let trailingSlashOnFile = kind === 'file' && opts.urlPath.endsWith('/');
-
-  // mod_dir runs in the fixups, before any handler: whatever the method.
-  if (kind === 'directory') {
-    if (!opts.urlPath.endsWith('/')) {
-      const location = directoryLocation(req, opts.urlPath);
-      return respond(req, res, 301, { Location: location }, errorDocument(
-        301,
-        'Moved Permanently',
-        `<p>The document has moved <a href="${escapeHtml(location)}">here</a>.</p>`,
-      ));
+  // What this call opened itself (and so closes); a caller's `file` stays the caller's.
+  const owned: OpenedFile[] = [];
+  try {
+    let file: OpenedFile | undefined = opts.file;
+    let kind: Kind;
+    if (file !== undefined) {
+      kind = kindOfStats(file.stats);
+    } else {
+      const opened = openExact(opts.filename);
+      if (typeof opened === 'string') {
+        kind = opened;
+      } else {
+        owned.push(opened);
+        file = opened;
+        kind = kindOfStats(opened.stats);
+      }
     }
-    const index = await findIndex(filename, opts.urlPath, opts.directoryIndex, opts.authorizeIndex);
-    if (index === 'handled') return;
-    if (index !== undefined) {
-      filename = index.filename;
-      kind = 'file';
-      trailingSlashOnFile = false;
-    } else if (method === 'GET' || method === 'HEAD') {
-      // mod_autoindex without Options Indexes (AH01276).
-      return respondError(req, res, 403);
-    }
-  }
+    let trailingSlashOnFile = kind === 'file' && opts.urlPath.endsWith('/');
 
-  // The core default_handler.
-  if (!KNOWN_METHODS.has(method)) return respondError(req, res, 501, { Allow: ALLOW });
-  if (method === 'OPTIONS') return respond(req, res, 200, { Allow: ALLOW }, '');
-  if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
-    return respondError(req, res, 405, { Allow: ALLOW });
+    // mod_dir runs in the fixups, before any handler: whatever the method.
+    if (kind === 'directory' && file !== undefined) {
+      if (!opts.urlPath.endsWith('/')) {
+        const location = directoryLocation(req, opts.urlPath);
+        return await respond(req, res, 301, { Location: location }, errorDocument(
+          301,
+          'Moved Permanently',
+          `<p>The document has moved <a href="${escapeHtml(location)}">here</a>.</p>`,
+        ));
+      }
+      const index = await findIndex(file, opts.urlPath, opts.directoryIndex, opts.authorizeIndex);
+      if (index === 'handled') return;
+      if (index !== undefined) {
+        owned.push(index);
+        file = index;
+        kind = 'file';
+        trailingSlashOnFile = false;
+      } else if (method === 'GET' || method === 'HEAD') {
+        // mod_autoindex without Options Indexes (AH01276).
+        return await respondError(req, res, 403);
+      }
+    }
+
+    // The core default_handler.
+    if (!KNOWN_METHODS.has(method)) return await respondError(req, res, 501, { Allow: ALLOW });
+    if (method === 'OPTIONS') return await respond(req, res, 200, { Allow: ALLOW }, '');
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      return await respondError(req, res, 405, { Allow: ALLOW });
+    }
+    if (kind === 'missing' || kind === 'directory' || trailingSlashOnFile) return await respondError(req, res, 404);
+    if (kind === 'other' || kind === 'unreadable' || file === undefined) return await respondError(req, res, 403);
+    return await sendFile(req, res, file);
+  } finally {
+    for (const opened of owned) opened.close();
   }
-  if (kind === 'missing' || kind === 'directory' || trailingSlashOnFile) return respondError(req, res, 404);
-  if (kind === 'other') return respondError(req, res, 403);
-  // An unreadable file fails send's open with EACCES, answered 403 in sendFile.
-  return sendFile(req, res, filename);
 }

@@ -167,7 +167,7 @@ describe('serveStatic: files', () => {
     expect(reply.body).toBe('hidden\n');
   });
 
-  it('serves a file whose name contains "%" (send must not decode it)', async () => {
+  it('serves a file whose name contains "%" (the name reaches the filesystem undecoded)', async () => {
     const reply = await request('GET', '/100%25.txt');
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('percent\n');
