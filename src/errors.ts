@@ -20,7 +20,8 @@ export type ConfigErrorCode =
   | 'CONFIG_BAD_EXPR'
   | 'CONFIG_BAD_REGEX'
   | 'CONFIG_HANDLER'
-  | 'CONFIG_DUPLICATE';
+  | 'CONFIG_DUPLICATE'
+  | 'CONFIG_NEEDS_ROOT';
 
 /** Where a configuration line came from. */
 export interface SourceLocation {
@@ -85,7 +86,17 @@ export type AuthTsErrorCode =
   | 'EXPR_EVAL'
   | 'USER_FILE_INVALID'
   | 'USER_FILE_LOCKED'
-  | 'USER_FILE_WRITE';
+  | 'USER_FILE_WRITE'
+  | 'BODY_TOO_LARGE'
+  | 'BODY_UNREADABLE'
+  | 'BODY_UNAVAILABLE'
+  | 'STRATEGY_FAILED'
+  | 'FORWARD_AUTH_UNTRUSTED'
+  | 'FORWARD_AUTH_BAD_REQUEST'
+  | 'FORWARD_AUTH_AMBIGUOUS_PATH'
+  | 'FORWARD_AUTH_IDENTITY'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {

@@ -7,6 +7,14 @@
  *
  * @example
  * ```ts
+ * import { createAuth } from 'authts';
+ * const auth = await createAuth({ config: 'site.conf', root: 'public' });
+ * const verdict = await auth.check({ method: 'GET', url: '/private/', headers: {}, remoteAddress: '127.0.0.1' });
+ * ```
+ *
+ * The lower-level pieces, for a server of your own:
+ *
+ * ```ts
  * import { loadConfig, builtinModules, AuthEngine, createLogger } from 'authts';
  * const config = await loadConfig({ file: 'site.conf', modules: builtinModules() });
  * const engine = new AuthEngine(config, createLogger());
@@ -40,3 +48,4 @@ export { builtinModules } from './modules.js';
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './log.js';
 export { startServer, type RunningServer, type ServeOptions } from './server/serve.js';
 export { fileProvider, type FileProviderOptions } from './providers/file.js';
+export { createAuth, type Auth, type CheckRequest, type CreateAuthOptions, type InlineConfig } from './api.js';

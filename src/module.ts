@@ -221,6 +221,12 @@ export interface Module<S = unknown, SS = unknown> {
   /** Auth schemes (`AuthType Basic`, …) this module implements. */
   readonly authSchemes?: readonly AuthScheme[];
   /**
+   * The groups `user` is in, from this module's sources under `req`'s settings (`AuthGroupFile`,
+   * …), as the source spells them; `[]` when the module has no source for `req`. Forward-auth
+   * answers them in `Remote-Groups`. Throws `AuthTsError` when a configured source cannot answer.
+   */
+  userGroups?(req: AuthRequest, user: string): Promise<readonly string[]>;
+  /**
    * Cross-directive checks after the whole config is applied (and async preparation such as
    * importing `AuthTsHandler` modules); report problems through `view.error`.
    */

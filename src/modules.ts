@@ -8,13 +8,15 @@ import { authzGroupfile } from './authz/groupfile.js';
 import { authzHost } from './authz/host.js';
 import { authzUser } from './authz/user.js';
 import { core } from './core-module.js';
+import { forwardAuth } from './forward-auth-module.js';
 import type { Module } from './module.js';
 import { authnFile } from './providers/file.js';
+import { proxyModule } from './proxy-module.js';
 
 /**
  * The built-in modules, in hook registration order (which decides the order of hooks of equal
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authnFile, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler];
+  return [core, accessCompat, authnCore, authBasic, authnFile, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule];
 }

@@ -2,6 +2,7 @@ import type { DirConfig, Config } from './config/config.js';
 import type { Logger } from './log.js';
 import type { Module } from './module.js';
 import type { AuthRequest } from './request.js';
+import { requestBodyReader, type BodyReader } from './request-body.js';
 
 /** The request as it arrived, before any phase ran; what adapters and the server hand in. */
 export interface RequestInfo {
@@ -16,6 +17,11 @@ export interface RequestInfo {
   readonly remoteAddress: string;
   readonly localAddress?: string;
   readonly tls?: boolean;
+  /**
+   * Reads the body, at most `limit` bytes (`bodyReader(req)` from `src/request-body.ts` for
+   * node:http); called only when a handler asks for the body. See `BodyReader` for the contract.
+   */
+  readonly readBody?: BodyReader | undefined;
 }
 
 const configOf = new WeakMap<AuthRequest, Config>();
@@ -67,6 +73,7 @@ export function createAuthRequest(config: Config, dir: DirConfig, info: RequestI
     settings: <S>(module: Module<S, any>): S => dir.get(module),
     serverSettings: <SS>(module: Module<any, SS>): SS => config.serverSettings(module),
     log,
+    readBody: requestBodyReader(info.readBody, headers),
   };
   configOf.set(req, config);
   return req;

@@ -48,6 +48,14 @@ export interface AuthRequest {
   serverSettings<SS>(module: Module<unknown, SS>): SS;
   /** A logger bound to this request. Never give it a password or a token. */
   readonly log: Logger;
+  /**
+   * Reads the request body, at most `limit` bytes (every request authts builds has it; optional
+   * so that hand-made requests need not). Rejects with `AuthTsError` `BODY_TOO_LARGE` beyond the
+   * limit (answer 413), `BODY_UNREADABLE` when the client went away, `BODY_UNAVAILABLE` when the
+   * request has a body but the server or adapter supplied no reader. A body is read once: later
+   * calls answer from that read. Nothing reads a body unless a handler asks.
+   */
+  readonly readBody?: (limit: number) => Promise<Buffer>;
 }
 
 /**

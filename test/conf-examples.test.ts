@@ -5,10 +5,12 @@
  * The README is the test table: each `curl` line in a ```sh block is turned into a request,
  * and the comment after it (` # 401, WWW-Authenticate: Basic realm="x"`) into the expectation:
  * the first number is the status; `WWW-Authenticate: <value>` must be the header exactly;
- * `no WWW-Authenticate` means the header must be absent.
+ * `no WWW-Authenticate` means the header must be absent; `app: <line>` is the expected body.
+ * forward-auth-nginx's ```sh nginx lines go through a real nginx started with its nginx.conf.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,10 +18,20 @@ import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
 import { builtinModules } from '../src/modules.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
+import { startNginx, type NginxInstance } from './services/nginx.js';
 
 const examplesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'conf-examples');
+// An example with an app.ts embeds authts in an application (createAuth + guard) instead of
+// `authts serve`: test/api-examples.test.ts runs those. One with a serve.mjs starts authts with
+// modules registered in code (conf-examples/passport): test/e2e/passport-example.test.ts.
 const examples = readdirSync(examplesDir, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && existsSync(join(examplesDir, entry.name, 'site.conf')))
+  .filter(
+    (entry) =>
+      entry.isDirectory() &&
+      existsSync(join(examplesDir, entry.name, 'site.conf')) &&
+      !existsSync(join(examplesDir, entry.name, 'app.ts')) &&
+      !existsSync(join(examplesDir, entry.name, 'serve.mjs')),
+  )
   .map((entry) => entry.name)
   .sort();
 
@@ -32,6 +44,8 @@ interface CurlCase {
   readonly status: number;
   /** A string: the exact header; null: must be absent; undefined: not checked. */
   readonly challenge: string | null | undefined;
+  /** `app: …` in the comment: the body must be that line (forward-auth-nginx's stand-in app). */
+  readonly body: string | undefined;
 }
 
 /** Splits a shell command line into words: 'single' and "double" quotes, no expansions. */
@@ -42,10 +56,14 @@ function shellWords(text: string): string[] {
   return words;
 }
 
-/** The curl lines of the ```sh blocks of a README (`\` continuations joined). */
-function curlCases(readme: string): CurlCase[] {
+/**
+ * The curl lines of the ```sh blocks of a README (`\` continuations joined); with `info`, of the
+ * ```sh <info> blocks instead (forward-auth-nginx's ```sh nginx lines go to nginx, not authts).
+ */
+function curlCases(readme: string, info?: string): CurlCase[] {
   const cases: CurlCase[] = [];
-  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+  const fence = info === undefined ? /```sh\n([\s\S]*?)```/g : new RegExp(`\`\`\`sh ${info}\n([\\s\\S]*?)\`\`\``, 'g');
+  for (const block of readme.matchAll(fence)) {
     const joined = block[1]!.replace(/\\\n\s*/g, '');
     for (const rawLine of joined.split('\n')) {
       const line = rawLine.trim();
@@ -58,11 +76,13 @@ function curlCases(readme: string): CurlCase[] {
       if (!status) throw new Error(`README curl line without an expected status: ${line}`);
       let method = 'GET';
       let url: string | undefined;
+      let pathAsIs = false;
       const headers: Record<string, string> = {};
       for (let i = 1; i < command.length; i++) {
         const word = command[i]!;
         if (word === '-i' || word === '-s') continue;
         if (word === '-I') method = 'HEAD';
+        else if (word === '--path-as-is') pathAsIs = true;
         else if (word === '-X') method = command[++i]!;
         else if (word === '-u') headers['authorization'] = `Basic ${Buffer.from(command[++i]!).toString('base64')}`;
         else if (word === '-H') {
@@ -77,10 +97,12 @@ function curlCases(readme: string): CurlCase[] {
       cases.push({
         line,
         method,
-        path: new URL(url).pathname,
+        // --path-as-is: the path exactly as written (new URL() would resolve "..", as curl does).
+        path: pathAsIs ? url.replace(/^http:\/\/[^/]+/, '') : new URL(url).pathname,
         headers,
         status: Number(status[1]),
         challenge: /no WWW-Authenticate/.test(comment) ? null : challenge ? challenge[1]!.trim() : undefined,
+        body: /\bapp: (.*)$/.exec(comment)?.[1],
       });
     }
   }
@@ -90,6 +112,7 @@ function curlCases(readme: string): CurlCase[] {
 interface Answer {
   readonly status: number;
   readonly challenge: string | undefined;
+  readonly body: string;
 }
 
 function send(port: number, c: CurlCase): Promise<Answer> {
@@ -97,10 +120,11 @@ function send(port: number, c: CurlCase): Promise<Answer> {
     const req = request(
       { host: '127.0.0.1', port, method: c.method, path: c.path, headers: c.headers, agent: false },
       (res) => {
-        res.resume();
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
         res.on('end', () => {
           const header = res.headers['www-authenticate'];
-          resolvePromise({ status: res.statusCode ?? 0, challenge: Array.isArray(header) ? header.join(', ') : header });
+          resolvePromise({ status: res.statusCode ?? 0, challenge: Array.isArray(header) ? header.join(', ') : header, body });
         });
       },
     );
@@ -110,9 +134,12 @@ function send(port: number, c: CurlCase): Promise<Answer> {
 }
 
 const servers: RunningServer[] = [];
+/** Stand-in applications started for examples with an upstream.mjs. */
+const upstreams: Server[] = [];
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()));
+  await Promise.all(upstreams.map((upstream) => new Promise((resolvePromise) => upstream.close(resolvePromise))));
 });
 
 describe('conf-examples', () => {
@@ -148,10 +175,21 @@ describe('conf-examples', () => {
       describe('answers its README', () => {
         let port = 0;
         it('starts', async () => {
+          // An example with an upstream.mjs proxies to it (reverse-proxy): it is started first,
+          // on a free port, which the config reads as ${UPSTREAM_PORT} (-D UPSTREAM_PORT=…).
+          const upstreamScript = join(examplesDir, name, 'upstream.mjs');
+          let defines: Map<string, string> | undefined;
+          if (existsSync(upstreamScript)) {
+            const { startUpstream } = (await import(upstreamScript)) as { startUpstream(port: number): Promise<Server> };
+            const upstream = await startUpstream(0);
+            upstreams.push(upstream);
+            defines = new Map([['UPSTREAM_PORT', String((upstream.address() as AddressInfo).port)]]);
+          }
           const server = await startServer({
             configFile: file,
             logger: silentLogger,
             listen: [{ host: '127.0.0.1', port: 0 }],
+            ...(defines ? { defines } : {}),
           });
           servers.push(server);
           port = server.addresses[0]!.port;
@@ -164,6 +202,7 @@ describe('conf-examples', () => {
             expect(answer.status).toBe(c.status);
             if (c.challenge === null) expect(answer.challenge).toBeUndefined();
             else if (c.challenge !== undefined) expect(answer.challenge).toBe(c.challenge);
+            if (c.body !== undefined) expect(answer.body).toBe(`app: ${c.body}\n`);
           });
         }
       });
@@ -189,4 +228,47 @@ describe('conf-examples', () => {
     const ports = examples.map((name) => /^Listen 127\.0\.0\.1:(\d+)$/m.exec(readFileSync(join(examplesDir, name, 'site.conf'), 'utf8'))?.[1]);
     expect(new Set(ports).size).toBe(examples.length);
   });
+});
+
+describe('conf-examples/forward-auth-nginx through a real nginx', () => {
+  const example = join(examplesDir, 'forward-auth-nginx');
+  const cases = curlCases(readFileSync(join(example, 'README.md'), 'utf8'), 'nginx');
+  let authts: RunningServer | undefined;
+  let nginx: NginxInstance | undefined;
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await authts?.close();
+  });
+
+  it('has nginx curl lines in its README', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(5);
+    for (const c of cases) expect(c.line).toContain('http://127.0.0.1:8088/');
+  });
+
+  it('starts authts and nginx with the example files (on free ports)', async () => {
+    authts = await startServer({ configFile: join(example, 'site.conf'), logger: silentLogger, listen: [{ host: '127.0.0.1', port: 0 }] });
+    const authPort = authts.addresses[0]!.port;
+    const conf = readFileSync(join(example, 'nginx.conf'), 'utf8');
+    nginx = await startNginx({
+      ports: 2,
+      http: ([listen, app]) =>
+        conf
+          .replaceAll('127.0.0.1:8087', `127.0.0.1:${authPort}`)
+          .replaceAll('127.0.0.1:8088', `127.0.0.1:${listen!}`)
+          .replaceAll('127.0.0.1:8089', `127.0.0.1:${app!}`),
+    });
+    expect(nginx.ports).toHaveLength(2);
+  });
+
+  for (const c of cases) {
+    it(c.line.replace(/\s+/g, ' '), async () => {
+      expect(nginx, 'nginx did not start').toBeDefined();
+      const answer = await send(nginx!.ports[0]!, c);
+      expect(answer.status).toBe(c.status);
+      if (c.challenge === null) expect(answer.challenge).toBeUndefined();
+      else if (c.challenge !== undefined) expect(answer.challenge).toBe(c.challenge);
+      if (c.body !== undefined) expect(answer.body).toBe(`app: ${c.body}\n`);
+    });
+  }
 });

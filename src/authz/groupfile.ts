@@ -26,6 +26,9 @@ export interface RequireGroup {
   readonly keys: readonly string[];
 }
 
+/** The first spelling of each case-folded group name, per parsed file (for {@link groupsOfUser}). */
+const spellings = new WeakMap<GroupFile, ReadonlyMap<string, string>>();
+
 /**
  * Group names compare case-insensitively (ASCII only), because httpd collects a user's groups
  * in an APR table, whose keys are compared with `strcasecmp`. User names compare exactly.
@@ -48,12 +51,14 @@ function foldGroup(name: string): string {
  */
 export function parseGroupFile(text: string): GroupFile {
   const byUser = new Map<string, Set<string>>();
+  const spelled = new Map<string, string>();
   for (const line of cfgLines(text, VARBUF_MAX_LEN).lines) {
     if (line === '' || line.startsWith('#')) continue;
     const { word, rest } = getWord(line, ':');
     let end = word.length;
     while (end > 0 && isSpace(word[end - 1])) end--;
     const group = foldGroup(word.slice(0, end));
+    if (!spelled.has(group)) spelled.set(group, word.slice(0, end));
     for (const member of splitConfWords(rest)) {
       let groups = byUser.get(member);
       if (!groups) {
@@ -63,7 +68,22 @@ export function parseGroupFile(text: string): GroupFile {
       groups.add(group);
     }
   }
+  spellings.set(byUser, spelled);
   return byUser;
+}
+
+/**
+ * The groups `user` is in, in file order, each spelled as the file first spells it (the
+ * {@link GroupFile} itself holds case-folded names, which is how `Require group` compares).
+ *
+ * @example
+ * ```ts
+ * groupsOfUser(parseGroupFile('Admins: alice\nstaff: bob alice\n'), 'alice'); // ['Admins', 'staff']
+ * ```
+ */
+export function groupsOfUser(file: GroupFile, user: string): string[] {
+  const spelled = spellings.get(file);
+  return [...(file.get(user) ?? [])].map((group) => spelled?.get(group) ?? group);
 }
 
 /**
@@ -158,6 +178,13 @@ export function createAuthzGroupfileModule(): Module<AuthzGroupfileSettings> {
     createDirSettings: () => ({}),
     mergeDirSettings: (base, add) => (add.groupFile !== undefined ? { groupFile: add.groupFile } : { ...base }),
     authzProviders: { group: provider },
+    // Forward-auth's Remote-Groups. Unlike `Require group`, an unreadable file throws (→ 5xx):
+    // an answer with a silently empty group list would be wrong, not just restrictive.
+    userGroups: async function groupfileUserGroups(req, user): Promise<readonly string[]> {
+      const path = req.settings(module).groupFile;
+      if (path === undefined) return [];
+      return groupsOfUser(await indexFor(path).get(), user);
+    },
     close: async function closeAuthzGroupfile(): Promise<void> {
       indexes.clear();
     },

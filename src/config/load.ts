@@ -34,6 +34,13 @@ export interface LoadOptions {
   /** Variables for `${NAME}` after the defines; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly logger?: Logger;
+  /**
+   * Set when requests will never be mapped to files (`createAuth` without `root`). Then
+   * `<Directory>`, `<DirectoryMatch>`, `<Files>` and `<FilesMatch>` could never match, and a
+   * section that never matches silently protects nothing: each one is a `CONFIG_NEEDS_ROOT`
+   * error with this `hint`, and its contents are still checked.
+   */
+  readonly noFileMapping?: { readonly hint: string };
 }
 
 /** The loader's own sections; everything else comes from the registry. */
@@ -72,7 +79,7 @@ export async function loadConfig(options: LoadOptions): Promise<Config> {
       : await parseConfigText(options.text!, { ...parseOptions, file: mainFile });
 
   // A `ServerRoot` line in the file moves the base for relative paths, as in httpd.
-  const loader = new Loader(registry, parsed.serverRoot, options.logger ?? silentLogger);
+  const loader = new Loader(registry, parsed.serverRoot, options.logger ?? silentLogger, options.noFileMapping);
   for (const w of parsed.warnings) {
     loader.warnings.push(w);
     loader.log.warn({ file: w.file, line: w.line }, w.message);
@@ -131,6 +138,7 @@ class Loader {
     readonly registry: Registry,
     readonly serverRoot: string,
     readonly log: Logger,
+    readonly noFileMapping: { readonly hint: string } | undefined = undefined,
   ) {}
 
   applyTopLevel(nodes: readonly ConfigNode[]): void {
@@ -232,6 +240,18 @@ class Loader {
       if (!nestedFilesInDir) {
         this.fail(node, tag, 'CONFIG_NOT_ALLOWED_HERE', `${tag} cannot occur within <${scope.section!.name}> section`);
       }
+    }
+    if (this.noFileMapping && kind !== 'location') {
+      // Reported, not thrown: the section's own lines are still checked below.
+      this.errors.push(
+        new ConfigError(
+          'CONFIG_NEEDS_ROOT',
+          { file: node.file, line: node.line },
+          tag,
+          `${tag} matches files, and requests are not mapped to files here`,
+          this.noFileMapping.hint,
+        ),
+      );
     }
     let regexForm = isMatch;
     let args = node.args;

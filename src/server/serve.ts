@@ -11,7 +11,10 @@ import type { Logger } from '../log.js';
 import type { Module } from '../module.js';
 import { builtinModules } from '../modules.js';
 import { normalizeRequestTarget, openMapped, resolveDocumentRoot, type OpenedMapping } from './paths.js';
+import { answerForwardAuth, isForwardAuthRequest } from './forward-auth.js';
+import { forwardRequest, proxiedRequestInfo, proxyRouteFor, serveUpgrades } from './proxy.js';
 import { serveStatic } from './static.js';
+import { bodyReader } from '../request-body.js';
 
 /** How to start `authts serve`. */
 export interface ServeOptions {
@@ -93,6 +96,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const addresses: ListenAddress[] = [];
   for (const address of listen) {
     const server = createServer({ requireHostHeader: false }, handler);
+    // Upgrade requests (WebSocket) take the same path through handler (./proxy.ts).
+    serveUpgrades(server, handler);
     try {
       server.listen(address.port, address.host);
       await once(server, 'listening');
@@ -174,12 +179,21 @@ function realDocumentRoot(engine: AuthEngine, documentRoot: string): string {
 }
 
 async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  // AuthTsForwardAuth: a proxy asks about a request it serves itself (./forward-auth.ts).
+  if (isForwardAuthRequest(engine.config, req.url)) return answerForwardAuth(engine, req, res, log);
   const head = req.method === 'HEAD';
   const target = normalizeRequestTarget(req.url ?? '');
   if (!target.ok) {
     log.info({ reason: target.reason }, 'bad request target');
     sendError(res, target.status, new Map(), head);
     return;
+  }
+  // ProxyPass (./proxy.ts): a proxied URL maps to no file, so only <Location> sections apply.
+  const route = proxyRouteFor(engine.config, target.path, req.url ?? '');
+  if (route !== undefined) {
+    const verdict = await engine.check(proxiedRequestInfo(req, target.path, target.query));
+    if (!verdict.allowed) return sendError(res, verdict.status, verdict.headers, head);
+    return forwardRequest(req, res, route, verdict, log);
   }
   const documentRoot = engine.config.serverSettings(core).documentRoot;
   // The mapped file stays open from the access decision to the last byte served (see
@@ -211,6 +225,9 @@ async function decideAndServe(
     remoteAddress: req.socket.remoteAddress ?? '',
     localAddress: req.socket.localAddress ?? '',
     tls: (req.socket as TLSSocket).encrypted === true,
+    // Read only where a section asks for the form body (AuthTsPassportFormBody On); the reader
+    // keeps what it read, so the DirectoryIndex subrequest below sees the same body.
+    readBody: bodyReader(req),
   };
   const verdict = await engine.check({ ...base, path, filename, isDirectory });
   if (!verdict.allowed) {
