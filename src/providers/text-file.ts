@@ -1,10 +1,11 @@
 /**
  * A text file parsed once and re-read only when it changes: the index behind AuthUserFile and
  * AuthGroupFile. httpd re-reads these files on every request; authts keeps the parsed index and
- * checks with one `stat` per request that the file is still the same, so a change made with
+ * checks with one (synchronous) `stat` per request that the file is still the same, so a change made with
  * `htpasswd` is seen by the next request, as in httpd.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { AuthTsError } from '../errors.js';
 
 /** A parsed text file that follows changes to the file. */
@@ -12,7 +13,7 @@ export interface TextFileIndex<T> {
   /** The absolute path of the file. */
   readonly path: string;
   /**
-   * The parsed contents as of now: one `stat` per call (concurrent calls share it), a re-read
+   * The parsed contents as of now: one synchronous `stat` per call, a re-read (shared by concurrent calls)
    * and re-parse only when size, modification time, change time, inode or device changed — or
    * while the last read came less than 2.5 s after the file's last change, when a further
    * change could leave all of those as they were (the text is then read again, and parsed
@@ -83,11 +84,7 @@ export function createTextFileIndex<T>(
   let snapshot: Snapshot<T> | undefined;
   let inflight: Promise<T> | undefined;
 
-  async function load(): Promise<T> {
-    // The key is taken before reading: if the file changes while it is read, the next call
-    // sees a different key and reads it again (a key taken after the read could pin old text).
-    const state = await statFile(path, racyWindowMs);
-    if (snapshot && !snapshot.racy && snapshot.key === state.key) return snapshot.value;
+  async function reload(state: FileState): Promise<T> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -102,7 +99,17 @@ export function createTextFileIndex<T>(
   return {
     path,
     get: function getTextFile(): Promise<T> {
-      inflight ??= load().finally(() => {
+      if (inflight) return inflight;
+      // The key is taken before reading: if the file changes while it is read, the next call
+      // sees a different key and reads it again (a key taken after the read could pin old text).
+      let state: FileState;
+      try {
+        state = statFile(path, racyWindowMs);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      if (snapshot && !snapshot.racy && snapshot.key === state.key) return Promise.resolve(snapshot.value);
+      inflight = reload(state).finally(() => {
         inflight = undefined;
       });
       return inflight;
@@ -113,10 +120,15 @@ export function createTextFileIndex<T>(
   };
 }
 
-async function statFile(path: string, racyWindowMs: number): Promise<FileState> {
+/**
+ * The file's identity now. Synchronous: a `stat` of a local file is answered from the kernel's
+ * caches in microseconds, while an asynchronous one waits in libuv's thread pool behind
+ * whatever runs there (bcrypt and argon2 checks of 2 ms each), once per request.
+ */
+function statFile(path: string, racyWindowMs: number): FileState {
   try {
     const now = Date.now();
-    const s = await stat(path, { bigint: true });
+    const s = statSync(path, { bigint: true });
     const changed = Math.max(Number(s.mtimeMs), Number(s.ctimeMs));
     return {
       key: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
