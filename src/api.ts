@@ -58,6 +58,14 @@ export interface CreateAuthOptions {
    * `<Location>` sections can match. A `DocumentRoot` line is not used by `createAuth`.
    */
   readonly root?: string;
+  /**
+   * How `<Location>` sections compare URL paths: `'sensitive'` (default, as httpd) or
+   * `'insensitive'`, for an application whose router ignores case — Express's does unless every
+   * router is made case-sensitive. A path the router would route must meet the rules of every
+   * section it could reach, so there `<Location /private>` must also cover `/PRIVATE`.
+   * `authts/express` refuses a case-sensitive `Auth` unless told the routes are case-sensitive.
+   */
+  readonly locationCase?: 'sensitive' | 'insensitive';
 }
 
 /**
@@ -103,6 +111,8 @@ export interface CheckRequest {
 export interface Auth {
   /** The loaded, frozen configuration (sections, warnings, files read). */
   readonly config: Config;
+  /** How `<Location>` sections compare URL paths ({@link CreateAuthOptions.locationCase}). */
+  readonly locationCase: 'sensitive' | 'insensitive';
   /**
    * Decides one request: the request target is normalized exactly as `authts serve` does
    * (a malformed target is a 400 verdict; an encoded `/`, NUL or non-UTF-8 path a 404), mapped
@@ -116,7 +126,7 @@ export interface Auth {
   close(): Promise<void>;
 }
 
-const OPTION_NAMES = new Set(['config', 'modules', 'logger', 'defines', 'root']);
+const OPTION_NAMES = new Set(['config', 'modules', 'logger', 'defines', 'root', 'locationCase']);
 
 const NO_ROOT_HINT =
   "pass createAuth's root option (the directory URL paths map to) so that requests are mapped to files, or use <Location>";
@@ -237,6 +247,10 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   const log = options.logger ?? silentLogger;
   const defines = options.defines === undefined ? undefined : definesMap(options.defines);
   const root = options.root === undefined ? undefined : realRoot(options.root);
+  const locationCase = options.locationCase ?? 'sensitive';
+  if (locationCase !== 'sensitive' && locationCase !== 'insensitive') {
+    throw misuse(`options.locationCase must be 'sensitive' or 'insensitive', got ${String(locationCase)}`);
+  }
 
   const loaded = await loadConfig({
     ...source,
@@ -244,12 +258,14 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
     logger: log,
     ...(defines ? { defines } : {}),
     ...(root ? {} : { noFileMapping: { hint: NO_ROOT_HINT } }),
+    caseBlindLocations: locationCase === 'insensitive',
   });
   const engine = new AuthEngine(loaded, log);
   let closing: Promise<void> | undefined;
 
   return Object.freeze({
     config: loaded,
+    locationCase,
     check: async function check(request: CheckRequest): Promise<Verdict> {
       checkRequestShape(request);
       if (closing) throw new TypeError('Auth.check: called after close()');

@@ -10,12 +10,12 @@ const auth = await createAuth({
   config: fileURLToPath(new URL('site.conf', import.meta.url)),
   // URL paths map to files under htdocs, for the <Directory> section.
   root: htdocs,
+  // Express routes ignore case (/API/whoami reaches the /api/whoami route), so <Location>
+  // must too: /API gets the /api rules.
+  locationCase: 'insensitive',
 });
 
 const app = express();
-// <Location> matches case-sensitively, as httpd does: route the same way, or /API would
-// reach the /api routes without the /api rules.
-app.set('case sensitive routing', true);
 app.use(guard(auth));
 app.get('/api/whoami', (req, res) => {
   res.json({ user: req.auth?.user, authType: req.auth?.authType });

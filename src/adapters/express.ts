@@ -45,6 +45,15 @@ export interface ExpressGuardOptions {
    * `WWW-Authenticate`) are what Express's default handler uses.
    */
   readonly refusals?: 'respond' | 'next';
+  /**
+   * How the application's routes compare paths. Express ignores case unless told otherwise
+   * (`app.set('case sensitive routing', true)` and `express.Router({ caseSensitive: true })`
+   * for every router), while `<Location>` compares case as httpd does: `/PRIVATE/x` would meet
+   * no `<Location /private>` and still reach the `/private/x` route. So the guard takes an `Auth`
+   * made with `locationCase: 'insensitive'`, or this option set to `'case-sensitive'` by an
+   * application whose every router is case-sensitive; anything else is a `TypeError` here.
+   */
+  readonly routes?: 'case-sensitive';
 }
 
 /**
@@ -110,6 +119,17 @@ export function guard(auth: Auth, options: ExpressGuardOptions = {}): RequestHan
   const refusals = options.refusals ?? 'respond';
   if (refusals !== 'respond' && refusals !== 'next') {
     throw new TypeError(`authts/express guard: options.refusals must be 'respond' or 'next', got ${String(refusals)}`);
+  }
+  if (options.routes !== undefined && options.routes !== 'case-sensitive') {
+    throw new TypeError(`authts/express guard: options.routes must be 'case-sensitive', got ${String(options.routes)}`);
+  }
+  if (auth.locationCase !== 'insensitive' && options.routes !== 'case-sensitive') {
+    throw new TypeError(
+      "authts/express guard: Express routes ignore case by default, but this Auth's <Location> sections do not " +
+        "(/PRIVATE would pass <Location /private> and reach the /private route). Create it with " +
+        "createAuth({ …, locationCase: 'insensitive' }), or make every router case-sensitive and pass " +
+        "guard(auth, { routes: 'case-sensitive' }).",
+    );
   }
   return async function authtsGuard(req: Request, res: Response, next: NextFunction): Promise<void> {
     const verdict = await decide(auth, requestInfo(req, req.originalUrl ?? req.url));

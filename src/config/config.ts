@@ -28,6 +28,7 @@ export interface ConfigParts {
   readonly authnAliases: ReadonlyMap<string, AuthnProviderRef>;
   readonly authzAliases: ReadonlyMap<string, AuthzProviderRef>;
   readonly warnings: readonly ConfigWarning[];
+  readonly caseBlindLocations?: boolean;
 }
 
 /** Upper bound on memoized section combinations; past it the memo starts over. */
@@ -47,6 +48,8 @@ export class Config {
   readonly serverRoot: string;
   readonly sections: readonly Section[];
   readonly warnings: readonly ConfigWarning[];
+  /** `<Location>` sections match without regard to case (`LoadOptions.caseBlindLocations`). */
+  readonly caseBlindLocations: boolean;
   readonly authnAliases: ReadonlyMap<string, AuthnProviderRef>;
   readonly authzAliases: ReadonlyMap<string, AuthzProviderRef>;
   readonly #base: ReadonlyMap<Module<any, any>, unknown>;
@@ -67,7 +70,8 @@ export class Config {
     this.authzAliases = parts.authzAliases;
     this.#base = parts.baseSettings;
     this.#server = parts.serverSettings;
-    this.#index = indexSections(parts.sections);
+    this.#index = indexSections(parts.sections, parts.caseBlindLocations ?? false);
+    this.caseBlindLocations = parts.caseBlindLocations ?? false;
     this.#baseConfig = this.#merge([]);
     Object.freeze(this);
   }

@@ -41,6 +41,11 @@ export interface LoadOptions {
    * error with this `hint`, and its contents are still checked.
    */
   readonly noFileMapping?: { readonly hint: string };
+  /**
+   * `<Location>` and `<LocationMatch>` match URL paths without regard to case, for routers that
+   * ignore case (Express by default). Default false: case-sensitive, as httpd.
+   */
+  readonly caseBlindLocations?: boolean;
 }
 
 /** The loader's own sections; everything else comes from the registry. */
@@ -101,6 +106,7 @@ export async function loadConfig(options: LoadOptions): Promise<Config> {
     authnAliases: loader.authnAliases,
     authzAliases: loader.authzAliases,
     warnings: loader.warnings,
+    caseBlindLocations: options.caseBlindLocations ?? false,
   });
 }
 

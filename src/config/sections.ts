@@ -69,8 +69,10 @@ export function matchSections(sections: SectionIndex, target: MatchTarget): Sect
       if (hit) out.push(section);
     }
   }
+  // Case-blind: both sides folded (the patterns once, in indexSections).
+  const urlPath = sections.caseBlindLocations ? target.path.toLowerCase() : target.path;
   for (const section of sections.locations) {
-    const hit = section.regex ? section.regex.test(target.path) : locationMatches(section.pattern, target.path);
+    const hit = section.regex ? section.regex.test(urlPath) : locationMatches(section.pattern, urlPath);
     if (hit) out.push(section);
   }
   return out;
@@ -84,21 +86,39 @@ export interface SectionIndex {
   /** Top-level `<Files>` first, then nested ones, each in config order. */
   readonly files: readonly Section[];
   readonly locations: readonly Section[];
+  /**
+   * `<Location>`/`<LocationMatch>` match without regard to case (their patterns folded to lower
+   * case, regexes given the `i` flag), for applications whose router ignores case (Express's
+   * default): there `/PRIVATE/x` reaches the `/private/x` route, so it must meet
+   * `<Location /private>`'s rules too.
+   */
+  readonly caseBlindLocations: boolean;
 }
 
-/** Groups and orders loaded sections for {@link matchSections}. */
-export function indexSections(sections: readonly Section[]): SectionIndex {
+/** Groups and orders loaded sections for {@link matchSections}; see {@link SectionIndex.caseBlindLocations}. */
+export function indexSections(sections: readonly Section[], caseBlindLocations = false): SectionIndex {
   const directories = sections
     .filter((s) => s.kind === 'directory' && !s.regex)
     .sort((a, b) => a.components - b.components || a.id - b.id);
+  const locations = sections.filter((s) => s.kind === 'location');
   return {
+    caseBlindLocations,
     directories,
     directoryRegexes: sections.filter((s) => s.kind === 'directory' && s.regex),
     files: [
       ...sections.filter((s) => s.kind === 'files' && !s.parent),
       ...sections.filter((s) => s.kind === 'files' && s.parent),
     ],
-    locations: sections.filter((s) => s.kind === 'location'),
+    locations: caseBlindLocations ? locations.map(foldCase) : locations,
+  };
+}
+
+/** A location section matching without regard to case (same id and settings). */
+function foldCase(section: Section): Section {
+  return {
+    ...section,
+    pattern: section.pattern.toLowerCase(),
+    regex: section.regex && !section.regex.flags.includes('i') ? new RegExp(section.regex.source, `${section.regex.flags}i`) : section.regex,
   };
 }
 

@@ -21,7 +21,9 @@ async function listen(app: express.Express): Promise<StartedServer> {
 
 describeAdapter('authts/express', async (auth) => {
   const app = express();
-  app.use(guard(auth));
+  // The shared table's Auth compares case, as httpd; so must every route here.
+  app.set('case sensitive routing', true);
+  app.use(guard(auth, { routes: 'case-sensitive' }));
   app.use((req, res) => {
     res.type('text/plain').send(appBody(req.auth?.user));
   });
@@ -43,7 +45,7 @@ async function withApp(auth: Auth, build: (app: express.Express) => void, run: (
 
 describe('authts/express guard, beyond the shared table', () => {
   it('decides on req.originalUrl inside a mounted router', async () => {
-    const auth = await createAuth({ config: { text: PRIVATE } });
+    const auth = await createAuth({ config: { text: PRIVATE }, locationCase: 'insensitive' });
     try {
       await withApp(
         auth,
@@ -73,7 +75,7 @@ describe('authts/express guard, beyond the shared table', () => {
   });
 
   it("with refusals: 'next' hands an AuthRefusedError (status, headers) to the error handlers", async () => {
-    const auth = await createAuth({ config: { text: PRIVATE } });
+    const auth = await createAuth({ config: { text: PRIVATE }, locationCase: 'insensitive' });
     try {
       await withApp(
         auth,
@@ -111,14 +113,63 @@ describe('authts/express guard, beyond the shared table', () => {
     }
   });
 
-  it("Express routes case-insensitively by default: with 'case sensitive routing' /PRIVATE/x reaches no route", async () => {
+  it('refuses an Auth that compares case unless the routes are declared case-sensitive', async () => {
+    const auth = await createAuth({ config: { text: PRIVATE } });
+    try {
+      expect(() => guard(auth)).toThrow(TypeError);
+      expect(() => guard(auth)).toThrow(/locationCase: 'insensitive'/);
+      expect(() => guard(auth, { routes: 'any' as never })).toThrow(/options\.routes must be 'case-sensitive'/);
+      expect(() => guard(auth, { routes: 'case-sensitive' })).not.toThrow();
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it("with locationCase 'insensitive', /PRIVATE/x meets <Location /private> on Express's default routing", async () => {
+    const auth = await createAuth({
+      config: { text: `${PRIVATE}\n<LocationMatch "^/Admin/">\nRequire all denied\n</LocationMatch>` },
+      locationCase: 'insensitive',
+    });
+    try {
+      await withApp(
+        auth,
+        (app) => {
+          app.use(guard(auth));
+          app.get('/private/x', (req, res) => {
+            res.send(appBody(req.auth?.user));
+          });
+          app.get('/admin/x', (_req, res) => {
+            res.send('admin');
+          });
+        },
+        async (port) => {
+          for (const path of ['/PRIVATE/x', '/Private/X', '/private/x']) {
+            const refused = await rawRequest(`http://127.0.0.1:${port}/`, { path });
+            expect([path, refused.status, refused.headers['www-authenticate']]).toEqual([path, 401, 'Basic realm="Private area"']);
+          }
+          const allowed = await rawRequest(`http://127.0.0.1:${port}/`, {
+            path: '/PRIVATE/x',
+            headers: { authorization: basic('alice:alice-secret') },
+          });
+          expect([allowed.status, allowed.body]).toEqual([200, appBody('alice')]);
+          // A regex section folds case too.
+          expect((await rawRequest(`http://127.0.0.1:${port}/`, { path: '/ADMIN/x' })).status).toBe(403);
+          expect((await rawRequest(`http://127.0.0.1:${port}/`, { path: '/admin/x' })).status).toBe(403);
+        },
+      );
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it("with routes: 'case-sensitive' and case-sensitive routing, /PRIVATE/x reaches no route", async () => {
     const auth = await createAuth({ config: { text: PRIVATE } });
     try {
       await withApp(
         auth,
         (app) => {
           app.set('case sensitive routing', true);
-          app.use(guard(auth));
+          app.use(guard(auth, { routes: 'case-sensitive' }));
           app.get('/private/x', (req, res) => {
             res.send(appBody(req.auth?.user));
           });

@@ -91,6 +91,7 @@ describe('public API types', () => {
     expectTypeOf(expressAdapter.guard).parameter(1).toEqualTypeOf<expressAdapter.ExpressGuardOptions | undefined>();
     expectTypeOf<ExpressRequest['auth']>().toEqualTypeOf<RequestAuth | undefined>();
     expectTypeOf<expressAdapter.ExpressGuardOptions['refusals']>().toEqualTypeOf<'respond' | 'next' | undefined>();
+    expectTypeOf<expressAdapter.ExpressGuardOptions['routes']>().toEqualTypeOf<'case-sensitive' | undefined>();
     expectTypeOf<expressAdapter.AuthRefusedError['status']>().toEqualTypeOf<number>();
     expectTypeOf<expressAdapter.AuthRefusedError['headers']>().toEqualTypeOf<Readonly<Record<string, string>>>();
   });

@@ -192,6 +192,32 @@ describe('Auth.check', () => {
     expect(verdict).toMatchObject({ allowed: false, status, user: undefined });
   });
 
+  it("locationCase 'insensitive' folds case in <Location> (plain, wildcard, regex); the default compares it", async () => {
+    const text = [
+      PRIVATE,
+      '<Location "/Docs/*/draft">\nRequire all denied\n</Location>',
+      '<LocationMatch "^/ADMIN(/|$)">\nRequire all denied\n</LocationMatch>',
+    ].join('\n');
+    const blind = await open({ config: { text }, locationCase: 'insensitive' });
+    expect(blind.locationCase).toBe('insensitive');
+    const exact = await open({ config: { text } });
+    expect(exact.locationCase).toBe('sensitive');
+    for (const [url, blindStatus, exactStatus] of [
+      ['/private/x', 401, 401],
+      ['/PRIVATE/x', 401, 200],
+      ['/Private', 401, 200],
+      ['/privatex', 200, 200],
+      ['/docs/v1/DRAFT', 403, 200],
+      ['/Docs/v1/draft', 403, 403],
+      ['/admin/', 403, 200],
+      ['/ADMIN', 403, 403],
+    ] as const) {
+      expect([url, (await blind.check(request(url))).status]).toEqual([url, blindStatus]);
+      expect([url, (await exact.check(request(url))).status]).toEqual([url, exactStatus]);
+    }
+    await expect(createAuth({ config: { text: '' }, locationCase: 'ignore' as never })).rejects.toThrow(/options\.locationCase/);
+  });
+
   it('rejects a request of the wrong shape with a TypeError naming the field', async () => {
     const auth = await open({ config: { text: '' } });
     // @ts-expect-error deliberately wrong
