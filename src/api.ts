@@ -9,6 +9,7 @@ import type { Config } from './config/config.js';
 import { loadConfig, type LoadOptions } from './config/load.js';
 import { AuthEngine } from './engine.js';
 import { silentLogger, type Logger } from './log.js';
+import type { BodyReader } from './request-body.js';
 import type { Module } from './module.js';
 import { builtinModules } from './modules.js';
 import type { Verdict } from './phases.js';
@@ -96,6 +97,12 @@ export interface CheckRequest {
   readonly localAddress?: string;
   /** True when the request came over TLS (`%{HTTPS}` in `Require expr`). */
   readonly tls?: boolean;
+  /**
+   * Reads the request body, for sections that need the form body (`AuthTsPassportFormBody
+   * On`); without it such a section answers 500 (`BODY_UNAVAILABLE`). For node:http,
+   * `bodyReader(req)` from `authts/passport` (`authts/node` passes it).
+   */
+  readonly readBody?: BodyReader;
 }
 
 /**
@@ -183,6 +190,7 @@ function checkRequestShape(request: unknown): asserts request is CheckRequest {
   if (typeof r['remoteAddress'] !== 'string') fail('request.remoteAddress must be a string');
   if (r['localAddress'] !== undefined && typeof r['localAddress'] !== 'string') fail('request.localAddress must be a string');
   if (r['tls'] !== undefined && typeof r['tls'] !== 'boolean') fail('request.tls must be a boolean');
+  if (r['readBody'] !== undefined && typeof r['readBody'] !== 'function') fail('request.readBody must be a function');
 }
 
 /** A verdict reached before the phases (bad target) or instead of them (mapping failed). */
@@ -298,6 +306,7 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
         remoteAddress: request.remoteAddress,
         ...(request.localAddress !== undefined ? { localAddress: request.localAddress } : {}),
         ...(request.tls !== undefined ? { tls: request.tls } : {}),
+        ...(request.readBody !== undefined ? { readBody: request.readBody } : {}),
       };
       return engine.check(info);
     },

@@ -3,6 +3,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Auth } from '../api.js';
+import { bodyReader } from '../request-body.js';
 import {
   assertAuth,
   decide,
@@ -57,7 +58,7 @@ export function guard<Req extends IncomingMessage = IncomingMessage, Res extends
   assertAuth(auth, 'authts/node guard');
   if (typeof listener !== 'function') throw new TypeError('authts/node guard: listener must be a function (req, res) => void');
   return function authtsGuardedListener(req: Req, res: Res): void {
-    decide(auth, requestInfo(req)).then((verdict) => {
+    decide(auth, { ...requestInfo(req), readBody: bodyReader(req) }).then((verdict) => {
       if (!verdict.allowed) {
         sendRefusal(req, res, verdict);
         return;
