@@ -35,6 +35,8 @@ export type {
   Module,
   PasswordChecker,
   RequireParseContext,
+  TokenChecker,
+  TokenResult,
 } from './module.js';
 export type { RequestInfo } from './request-state.js';
 export type { Verdict } from './phases.js';

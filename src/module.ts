@@ -11,6 +11,47 @@ export interface AuthnProvider {
   checkPassword?(req: AuthRequest, user: string, password: string): Promise<AuthnResult>;
   /** For Digest: the stored `MD5(user:realm:password)` in hex, or `undefined` when not found. */
   getRealmHash?(req: AuthRequest, user: string, realm: string): Promise<string | undefined>;
+  /**
+   * For Bearer (`AuthBearerProvider`): check an access token. Only `'not-found'` (the token is
+   * not this provider's: no key of its for the token) moves on to the next provider.
+   */
+  checkToken?(req: AuthRequest, token: string): Promise<TokenResult>;
+}
+
+/**
+ * What a token check answers. `granted` names the user and carries the token's claims;
+ * `denied` and `not-found` carry a short reason fit for RFC 6750's `error_description` (never
+ * the token or a claim value). Throws only when the provider cannot answer (key set unreachable
+ * and none cached → 500).
+ *
+ * @example
+ * ```ts
+ * const answer: TokenResult = { result: 'denied', reason: 'the token expired' };
+ * ```
+ */
+export type TokenResult =
+  | { readonly result: 'granted'; readonly user: string; readonly claims: Readonly<Record<string, unknown>> }
+  | { readonly result: 'denied' | 'not-found'; readonly reason: string };
+
+/**
+ * A token provider used on its own, outside any configuration (`jwtProvider`): the Bearer
+ * counterpart of {@link PasswordChecker}.
+ *
+ * @example
+ * ```ts
+ * const jwt: TokenChecker = await jwtProvider({ keys: ['keys/issuer.pem'], audience: 'api' });
+ * const answer = await jwt.checkToken(token);
+ * if (answer.result === 'granted') console.log(answer.user, answer.claims['scope']);
+ * await jwt.close();
+ * ```
+ */
+export interface TokenChecker {
+  /** The provider's name, as `AuthBearerProvider` spells it (`jwt`). */
+  readonly name: string;
+  /** See {@link TokenResult}. Throws `AuthTsError` only when the provider cannot answer. */
+  checkToken(token: string): Promise<TokenResult>;
+  /** Releases what the provider holds. */
+  close(): Promise<void>;
 }
 
 /**
@@ -179,6 +220,12 @@ export interface AuthScheme {
   /** As `AuthType` spells it; matched case-insensitively. */
   readonly name: string;
   noteAuthFailure(req: AuthRequest): void;
+  /**
+   * The answer when an authenticated user fails `Require` (authz_core's authz pass), when the
+   * scheme has its own: Bearer answers 403 `insufficient_scope` (RFC 6750). Without it, authz_core
+   * answers as httpd (401 + challenge, or 403 with `AuthzSendForbiddenOnFailure On`).
+   */
+  authzFailure?(req: AuthRequest): number;
 }
 
 /** A phase handler with its position among the others, as httpd's hook order. */

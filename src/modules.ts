@@ -1,5 +1,6 @@
 import { accessCompat } from './access/compat.js';
 import { authBasic } from './authn/basic.js';
+import { authBearer } from './authn/bearer.js';
 import { authnCore } from './authn/core.js';
 import { authTsHandler } from './authts-handler.js';
 import { authzCore } from './authz/core.js';
@@ -11,6 +12,9 @@ import { core } from './core-module.js';
 import { forwardAuth } from './forward-auth-module.js';
 import type { Module } from './module.js';
 import { authnFile } from './providers/file.js';
+import { authnzJwt } from './providers/jwt/module.js';
+import { authnzLdap } from './providers/ldap/module.js';
+import { dbdModules } from './providers/dbd/module.js';
 import { proxyModule } from './proxy-module.js';
 
 /**
@@ -18,5 +22,5 @@ import { proxyModule } from './proxy-module.js';
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authnFile, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule];
+  return [core, accessCompat, authnCore, authBasic, authnFile, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd];
 }

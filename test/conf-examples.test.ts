@@ -19,6 +19,8 @@ import { silentLogger } from '../src/log.js';
 import { builtinModules } from '../src/modules.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
 import { startNginx, type NginxInstance } from './services/nginx.js';
+import { startSlapd, type SlapdInstance } from './services/slapd.js';
+import { createExamplePgDatabase, type ExampleDatabase } from './services/sql.js';
 
 const examplesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'conf-examples');
 // An example with an app.ts embeds authts in an application (createAuth + guard) instead of
@@ -65,8 +67,15 @@ function curlCases(readme: string, info?: string): CurlCase[] {
   const fence = info === undefined ? /```sh\n([\s\S]*?)```/g : new RegExp(`\`\`\`sh ${info}\n([\\s\\S]*?)\`\`\``, 'g');
   for (const block of readme.matchAll(fence)) {
     const joined = block[1]!.replace(/\\\n\s*/g, '');
+    // `NAME=value` lines set shell variables that later curl lines use as "$NAME" (conf-examples/jwt's tokens).
+    const variables = new Map<string, string>();
     for (const rawLine of joined.split('\n')) {
-      const line = rawLine.trim();
+      const assignment = /^([A-Z][A-Z0-9_]*)=(\S+)$/.exec(rawLine.trim());
+      if (assignment) {
+        variables.set(assignment[1]!, assignment[2]!);
+        continue;
+      }
+      const line = rawLine.trim().replace(/\$([A-Z][A-Z0-9_]*)/g, (text, name: string) => variables.get(name) ?? text);
       if (!line.startsWith('curl ')) continue;
       const hash = line.indexOf(' # ');
       if (hash < 0) throw new Error(`README curl line without an expected status: ${line}`);
@@ -98,7 +107,7 @@ function curlCases(readme: string, info?: string): CurlCase[] {
         line,
         method,
         // --path-as-is: the path exactly as written (new URL() would resolve "..", as curl does).
-        path: pathAsIs ? url.replace(/^http:\/\/[^/]+/, '') : new URL(url).pathname,
+        path: pathAsIs ? url.replace(/^http:\/\/[^/]+/, '') : new URL(url).pathname + new URL(url).search,
         headers,
         status: Number(status[1]),
         challenge: /no WWW-Authenticate/.test(comment) ? null : challenge ? challenge[1]!.trim() : undefined,
@@ -136,10 +145,14 @@ function send(port: number, c: CurlCase): Promise<Answer> {
 const servers: RunningServer[] = [];
 /** Stand-in applications started for examples with an upstream.mjs. */
 const upstreams: Server[] = [];
+const slapds: SlapdInstance[] = [];
+const sqlDatabases: ExampleDatabase[] = [];
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()));
   await Promise.all(upstreams.map((upstream) => new Promise((resolvePromise) => upstream.close(resolvePromise))));
+  await Promise.all(slapds.map((slapd) => slapd.stop()));
+  await Promise.all(sqlDatabases.map((db) => db.drop()));
 });
 
 describe('conf-examples', () => {
@@ -185,6 +198,20 @@ describe('conf-examples', () => {
             upstreams.push(upstream);
             defines = new Map([['UPSTREAM_PORT', String((upstream.address() as AddressInfo).port)]]);
           }
+          // conf-examples/ldap asks a throwaway OpenLDAP (test/services/slapd.ts), started here;
+          // the config reads -D LDAP_HOST and -D LDAP_CA_FILE.
+          if (name === 'ldap') {
+            const slapd = await startSlapd();
+            slapds.push(slapd);
+            defines = new Map([['LDAP_HOST', `127.0.0.1:${slapd.port}`], ['LDAP_CA_FILE', slapd.caFile]]);
+          }
+          // conf-examples/sql-postgres asks the machine's PostgreSQL: a database made here from
+          // its schema.sql, named to the config with -D DBD_PARAMS.
+          if (name === 'sql-postgres') {
+            const db = await createExamplePgDatabase(readFileSync(join(examplesDir, name, 'schema.sql'), 'utf8'));
+            sqlDatabases.push(db);
+            defines = new Map([['DBD_PARAMS', db.params]]);
+          }
           const server = await startServer({
             configFile: file,
             logger: silentLogger,
@@ -221,6 +248,20 @@ describe('conf-examples', () => {
     const doc = readFileSync(join(examplesDir, '..', 'docs', 'handlers.md'), 'utf8');
     for (const file of ['site.conf', 'handlers/client-check.ts', 'handlers/tokens.mjs', 'handlers/tokens.json']) {
       expect(doc, file).toContain(readFileSync(join(examplesDir, 'handler', file), 'utf8'));
+    }
+  });
+
+  it('conf-examples/ldap/active-directory.conf loads with no errors and no warnings', async () => {
+    const config = await loadConfig({ file: join(examplesDir, 'ldap', 'active-directory.conf'), modules: builtinModules(), logger: silentLogger });
+    expect(config.warnings).toEqual([]);
+    await config.close();
+  });
+
+  it('conf-examples/jwt/jwks-url.conf and oidc-issuer.conf load with no errors and no warnings', async () => {
+    for (const name of ['jwks-url.conf', 'oidc-issuer.conf']) {
+      const config = await loadConfig({ file: join(examplesDir, 'jwt', name), modules: builtinModules(), logger: silentLogger });
+      expect(config.warnings, name).toEqual([]);
+      await config.close();
     }
   });
 

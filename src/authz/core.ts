@@ -3,6 +3,7 @@ import type { AuthzProviderRef, DirectiveContext, Module, RequireParseContext } 
 import type { AuthRequest } from '../request.js';
 import { noteAuthFailure } from '../authn/core.js';
 import { authType } from '../authn/core.js';
+import { requestConfig } from '../request-state.js';
 import { evaluateTree, unionLimited, type AuthzNode, type ContainerNode, type Limited } from './tree.js';
 
 /** mod_authz_core's per-section settings. */
@@ -280,6 +281,12 @@ async function authorizeUser(req: AuthRequest): Promise<'ok' | 'declined' | numb
   const result = await evaluateTree(req, settings.tree, 'and');
   if (result === 'granted') return 'ok';
   if (result === 'error') return 500;
+  // A scheme with its own answer for an authenticated user who fails (Bearer: 403
+  // insufficient_scope, RFC 6750 §3.1) gives it; asking again for credentials cannot help there.
+  const type = authType(req);
+  const authenticatedBy = req.user !== undefined && type !== undefined && req.authType?.toLowerCase() === type.toLowerCase();
+  const scheme = authenticatedBy ? requestConfig(req).registry.authScheme(type) : undefined;
+  if (scheme?.authzFailure) return scheme.authzFailure(req);
   if (result === 'denied-no-user') {
     noteAuthFailure(req);
     return 401;

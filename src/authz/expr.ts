@@ -4,7 +4,7 @@
 import { AuthTsError } from '../errors.js';
 import { requestExprContext } from '../expr/context.js';
 import { evaluateExpr } from '../expr/evaluate.js';
-import { exprMentionsRemoteUser } from '../expr/inspect.js';
+import { exprMentionsRemoteUser, exprReadsTokenClaims } from '../expr/inspect.js';
 import { parseExpr } from '../expr/parse.js';
 import type { ExprAst } from '../expr/ast.js';
 import { ExprSyntaxError } from '../expr/syntax-error.js';
@@ -13,7 +13,7 @@ import type { AuthzProvider, Module } from '../module.js';
 /** A parsed `Require expr` line. */
 export interface RequireExpr {
   readonly ast: ExprAst;
-  /** The expression reads `%{REMOTE_USER}` (httpd's `want_user`). */
+  /** The expression reads `%{REMOTE_USER}` (httpd's `want_user`) or calls `jwt()`. */
   readonly wantsUser: boolean;
 }
 
@@ -42,7 +42,7 @@ export const requireExprProvider: AuthzProvider<RequireExpr> = {
       }
       throw err;
     }
-    return Object.freeze({ ast, wantsUser: exprMentionsRemoteUser(ast) });
+    return Object.freeze({ ast, wantsUser: exprMentionsRemoteUser(ast) || exprReadsTokenClaims(ast) });
   },
 
   checkAuthorization(req, parsed) {

@@ -68,14 +68,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   program
     .command('demo')
-    .description('write a small demo site (htpasswd-protected /private/) to a temp directory and serve it')
+    .description('write a small demo site (/private/ protected by an htpasswd file and SQLite) to a temp directory and serve it')
     .option('-p, --port <port>', 'port on 127.0.0.1', parsePort, '8080')
     .option('--dir <dir>', 'where to write the demo site (default: a new temp directory)')
     .action(async (opts: { port: string; dir?: string }) => {
       const site = await createDemoSite({ port: Number(opts.port), ...(opts.dir ? { dir: opts.dir } : {}) });
       io.stdout.write(
         `authts demo: http://127.0.0.1:${opts.port}/ (public) and http://127.0.0.1:${opts.port}/private/ ` +
-          `(user "${site.user}", password "${site.password}")\nconfiguration: ${site.configFile}\n`,
+          `(user "${site.user}", password "${site.password}")\n` +
+          `SQLite users too (${site.database}, no server needed): user "${site.sqlUser}", password "${site.sqlPassword}" (also admin)\n` +
+          `configuration: ${site.configFile}\n`,
       );
       exitCode = await serve(site.configFile, new Map(), io);
     });

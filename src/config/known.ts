@@ -25,7 +25,7 @@ export const harmlessDirectives: ReadonlySet<string> = new Set(
 export const knownHttpdModules: ReadonlySet<string> = new Set(
   [
     'core', 'http_core', 'mod_so', 'authn_core', 'authn_file', 'auth_basic', 'authz_core',
-    'authz_user', 'authz_groupfile', 'authz_host', 'access_compat', 'dir', 'mime',
+    'authz_user', 'authz_groupfile', 'authz_host', 'access_compat', 'dir', 'mime', 'dbd', 'authn_dbd', 'authz_dbd',
   ].flatMap((m) => (m.startsWith('mod_') ? [`${m}.c`] : [`mod_${m}.c`, `${m}_module`])),
 );
 

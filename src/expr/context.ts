@@ -2,6 +2,7 @@
  * What an expression may read while it runs: {@link ExprContext}, and
  * {@link requestExprContext}, which supplies it from an {@link AuthRequest}.
  */
+import { claimText, claimValue, tokenClaims } from '../authn/claims.js';
 import type { AuthRequest } from '../request.js';
 import type { ExprRequestVariable } from './names.js';
 
@@ -38,6 +39,11 @@ export interface ExprContext {
   readonly remoteAddress: string;
   /** The clock for `%{TIME…}`, in milliseconds since the epoch; tests freeze it. */
   now(): number;
+  /**
+   * `jwt(name)` (authts only): a claim of the Bearer token that authenticated the request, as
+   * text (arrays joined with a space, objects as JSON); `undefined` without one.
+   */
+  tokenClaim?(name: string): string | undefined;
 }
 
 /** Facts about the server that {@link AuthRequest} does not carry, for {@link requestExprContext}. */
@@ -151,6 +157,11 @@ class RequestExprContext implements ExprContext {
 
   now(): number {
     return this.#server.now ? this.#server.now() : Date.now();
+  }
+
+  tokenClaim(name: string): string | undefined {
+    const claims = tokenClaims(this.#req);
+    return claims ? claimText(claimValue(claims, name)) : undefined;
   }
 
   /** httpd's `ap_get_server_name_for_url`: the Host header's name (IPv6 in brackets). */

@@ -243,6 +243,8 @@ function call(fn: ExprFunctionName, arg: string, ctx: ExprContext): string | und
       return sha1Hex(arg);
     case 'ldap':
       return ldapEscape(arg);
+    case 'jwt':
+      return ctx.tokenClaim?.(arg);
   }
 }
 

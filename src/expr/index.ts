@@ -13,7 +13,7 @@
 export type { CompareOp, CondNode, ExprAst, RegexNode, StringExprAst, WordNode } from './ast.js';
 export { requestExprContext, type ExprContext, type ExprServerInfo } from './context.js';
 export { evaluateExpr, evaluateStringExpr } from './evaluate.js';
-export { exprMentionsRemoteUser, exprVariables } from './inspect.js';
+export { exprMentionsRemoteUser, exprReadsTokenClaims, exprVariables } from './inspect.js';
 export type { ExprFunctionName, ExprRequestVariable, ExprTimeVariable } from './names.js';
 export { parseExpr, parseStringExpr } from './parse.js';
 export { ExprSyntaxError } from './syntax-error.js';

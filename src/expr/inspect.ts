@@ -16,7 +16,7 @@ export function exprVariables(ast: ExprAst | StringExprAst): readonly string[] {
   const found = new Set<string>();
   if (ast.kind === 'expr') walkCond(ast.root, found);
   else walkWord(ast.root, found);
-  return [...found];
+  return [...found].filter((name) => !name.endsWith('()'));
 }
 
 /**
@@ -32,6 +32,22 @@ export function exprVariables(ast: ExprAst | StringExprAst): readonly string[] {
  */
 export function exprMentionsRemoteUser(ast: ExprAst | StringExprAst): boolean {
   return exprVariables(ast).includes('REMOTE_USER');
+}
+
+/**
+ * True when the expression calls `jwt()` anywhere: it reads the claims of a Bearer token, so
+ * `Require expr` answers denied-no-user when it is false, as for `%{REMOTE_USER}`.
+ *
+ * @example
+ * ```ts
+ * exprReadsTokenClaims(parseExpr("jwt('scope') =~ /admin/")); // true
+ * ```
+ */
+export function exprReadsTokenClaims(ast: ExprAst | StringExprAst): boolean {
+  const found = new Set<string>();
+  if (ast.kind === 'expr') walkCond(ast.root, found);
+  else walkWord(ast.root, found);
+  return found.has('jwt()');
 }
 
 function walkCond(node: CondNode, found: Set<string>): void {
@@ -79,6 +95,8 @@ function walkWord(node: WordNode, found: Set<string>): void {
       for (const part of node.parts) walkWord(part, found);
       return;
     case 'call':
+      // Function names are recorded as `name()`, which no variable name can be.
+      if (node.fn === 'jwt') found.add('jwt()');
       return walkWord(node.arg, found);
   }
 }

@@ -76,6 +76,8 @@ export const UNSUPPORTED_VARIABLES: Readonly<Record<string, string>> = {
 export const FUNCTIONS = [
   'req', 'http', 'req_novary', 'resp', 'reqenv', 'note', 'env', 'osenv',
   'tolower', 'toupper', 'escape', 'unescape', 'base64', 'unbase64', 'md5', 'sha1', 'ldap',
+  // authts only: a claim of the Bearer token that authenticated the request.
+  'jwt',
 ] as const;
 
 /** A string function name (canonical lower case). */

@@ -387,13 +387,14 @@ export function accessHandler(req: AuthRequest): PhaseResult {
 });
 
 describe('authts demo', () => {
-  it('prints the URL and credentials, serves /, /private/ and /private/admin/ as described, SIGTERM exits 0', async () => {
+  it('prints the URL and credentials, serves /, /private/ (htpasswd and SQLite users) and /private/admin/ as described, SIGTERM exits 0', async () => {
     const dir = await tempDir('demo');
     const port = await freePort();
     const cli = startCli(['demo', '--port', String(port), '--dir', dir]);
     await cli.waitForStderr(/"msg":"authts serve listening"/, 1, 10_000);
     expect(cli.stdout()).toBe(
       `authts demo: http://127.0.0.1:${port}/ (public) and http://127.0.0.1:${port}/private/ (user "demo", password "demo")\n` +
+        `SQLite users too (${join(dir, 'users.db')}, no server needed): user "sam", password "sam" (also admin)\n` +
         `configuration: ${join(dir, 'site.conf')}\n`,
     );
     const url = `http://127.0.0.1:${port}`;
@@ -409,6 +410,12 @@ describe('authts demo', () => {
     expect(await status(url, '/private/', 'demo:wrong')).toBe(401);
     expect(await status(url, '/private/admin/', 'demo:demo')).toBe(401);
     expect(await status(url, '/private/admin/', 'root:root-demo')).toBe(200);
+    // From SQLite (AuthBasicProvider file dbd; Require dbd-group admins).
+    expect(await status(url, '/private/', 'sam:sam')).toBe(200);
+    expect(await status(url, '/private/', 'sam:wrong')).toBe(401);
+    expect(await status(url, '/private/admin/', 'sam:sam')).toBe(200);
+    expect(await status(url, '/private/', 'eve:eve-demo')).toBe(200);
+    expect(await status(url, '/private/admin/', 'eve:eve-demo')).toBe(401);
     cli.signal('SIGTERM');
     expect(await cli.waitForExit()).toEqual({ code: 0, signal: null });
   });

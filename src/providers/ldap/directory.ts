@@ -1,0 +1,427 @@
+/**
+ * What mod_authnz_ldap asks the directory, independent of configuration: search-then-bind
+ * authentication (`util_ldap_cache_checkuserid`) and the authorization checks (compare, DN
+ * compare, nested groups, filter), each translated into authts verdicts at this boundary.
+ */
+import type { Client, Entry } from 'ldapts';
+import { AuthTsError } from '../../errors.js';
+import type { AuthnResult } from '../../module.js';
+import { escapeDnValue, escapeFilterValue, normalizeDn } from './escape.js';
+import { ldapResultCode, type LdapBindIdentity, type LdapConnections } from './connections.js';
+import type { LdapUrl } from './url.js';
+
+/** How one section talks to the directory (mod_authnz_ldap's per-directory settings, resolved). */
+export interface LdapQuerySettings {
+  readonly url: LdapUrl;
+  /** `AuthLDAPBindDN` / `AuthLDAPBindPassword`; undefined: anonymous searches. */
+  readonly bind: LdapBindIdentity | undefined;
+  /** `AuthLDAPBindAuthoritative` (default true). */
+  readonly bindAuthoritative: boolean;
+  /** `AuthLDAPInitialBindAsUser` + `AuthLDAPInitialBindPattern`. */
+  readonly initialBindAsUser: boolean;
+  readonly initialBindPattern: { readonly regex: RegExp; readonly subst: string };
+  /** `AuthLDAPSearchAsUser`, `AuthLDAPCompareAsUser`. */
+  readonly searchAsUser: boolean;
+  readonly compareAsUser: boolean;
+  /** `AuthLDAPRemoteUserAttribute`; `AuthLDAPRemoteUserIsDN`. */
+  readonly remoteUserAttribute: string | undefined;
+  readonly remoteUserIsDn: boolean;
+  /** `AuthLDAPDereferenceAliases` (default `always`). */
+  readonly derefAliases: 'never' | 'search' | 'find' | 'always';
+  /** `AuthLDAPGroupAttribute` (default member, uniqueMember), `…IsDN` (default on). */
+  readonly groupAttributes: readonly string[];
+  readonly groupAttributeIsDn: boolean;
+  /** `AuthLDAPMaxSubGroupDepth` (default 10; 0 = no nested groups). */
+  readonly maxSubGroupDepth: number;
+  /** `AuthLDAPSubGroupAttribute` (default member, uniqueMember), `AuthLDAPSubGroupClass` (default groupOfNames, groupOfUniqueNames). */
+  readonly subGroupAttributes: readonly string[];
+  readonly subGroupClasses: readonly string[];
+  /** `AuthLDAPCompareDNOnServer` (default off, as httpd's code; its docs say on). */
+  readonly compareDnOnServer: boolean;
+}
+
+/** The user an LDAP authentication (or an authz-time lookup) found. */
+export interface LdapUserEntry {
+  readonly dn: string;
+  /** The name as the client sent it (mod_authnz_ldap's `req->user`). */
+  readonly user: string;
+  /** The value of each URL attribute (multiple values joined with `; `), in URL order; '' when absent. */
+  readonly values: readonly string[];
+  /** The `AuthLDAPRemoteUserAttribute` value, when the entry has it. */
+  readonly remoteUser: string | undefined;
+}
+
+/** The outcome of {@link authenticate}: a verdict, the entry when granted, and why otherwise (for logs). */
+export type LdapAuthnOutcome =
+  | { readonly result: 'granted'; readonly entry: LdapUserEntry }
+  | { readonly result: Exclude<AuthnResult, 'granted'>; readonly reason: string };
+
+/** LDAP result codes mod_authnz_ldap answers DENIED for (security errors and constraint violation). */
+const DENIED_CODES = new Set([19, 47, 48, 49, 50]);
+const NO_SUCH_OBJECT = 32;
+
+/**
+ * The search filter for `user`, as `authn_ldap_build_filter` makes it but escaped per RFC 4515:
+ * `(&<url filter>(<attribute>=<user>))`.
+ *
+ * @example
+ * ```ts
+ * userFilter(parseLdapUrl('ldap://h/dc=x?uid??(objectClass=person)'), 'a*'); // '(&(objectClass=person)(uid=a\\2a))'
+ * ```
+ */
+export function userFilter(url: LdapUrl, user: string, filter: string = url.filter): string {
+  return `(&${filter}(${url.attributes[0]}=${escapeFilterValue(user)}))`;
+}
+
+/**
+ * The bind DN for `AuthLDAPInitialBindAsUser`: `subst` with `$0`…`$9` replaced by the
+ * pattern's captures of `user`, each escaped per RFC 4514 (httpd substitutes them raw); the user
+ * name itself when the pattern does not match, as httpd.
+ *
+ * @example
+ * ```ts
+ * initialBindDn('alice', { regex: /^(.+)$/, subst: 'uid=$1,ou=people,dc=example,dc=org' }); // 'uid=alice,ou=people,…'
+ * ```
+ */
+export function initialBindDn(user: string, pattern: { readonly regex: RegExp; readonly subst: string }): string {
+  const m = pattern.regex.exec(user);
+  if (!m) return user;
+  return pattern.subst.replace(/\\\$|\$(\d)/g, (all, digit: string | undefined) =>
+    digit === undefined ? '$' : escapeDnValue(m[Number(digit)] ?? ''),
+  );
+}
+
+function attributeValue(entry: Entry, attr: string): string | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+  if (key === undefined) return undefined;
+  const raw = entry[key];
+  const list = Array.isArray(raw) ? raw : [raw];
+  const strings = list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+  return strings.length === 0 ? undefined : strings.join('; ');
+}
+
+function toUserEntry(entry: Entry, user: string, s: LdapQuerySettings): LdapUserEntry {
+  return {
+    dn: entry.dn,
+    user,
+    values: s.url.attributes.map((a) => attributeValue(entry, a) ?? ''),
+    remoteUser: s.remoteUserAttribute === undefined ? undefined : attributeValue(entry, s.remoteUserAttribute),
+  };
+}
+
+function searchAttributes(s: LdapQuerySettings): string[] {
+  const attrs = [...s.url.attributes];
+  if (s.remoteUserAttribute !== undefined && !attrs.some((a) => a.toLowerCase() === s.remoteUserAttribute!.toLowerCase())) {
+    attrs.push(s.remoteUserAttribute);
+  }
+  return attrs;
+}
+
+/** Searches for `user`; exactly one entry or a reason why not. */
+async function findUser(client: Client, s: LdapQuerySettings, user: string): Promise<Entry | string> {
+  const { searchEntries } = await client.search(s.url.baseDn, {
+    scope: s.url.scope,
+    filter: userFilter(s.url, user),
+    attributes: searchAttributes(s),
+    derefAliases: s.derefAliases,
+    sizeLimit: 2,
+  });
+  if (searchEntries.length === 0) return 'User not found';
+  if (searchEntries.length > 1) return 'User is not unique (search found two or more matches)';
+  return searchEntries[0]!;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+/**
+ * Authenticates `user` / `password` as mod_authnz_ldap: an empty password is `'denied'` before
+ * the server is asked; the user is searched (as the service account, or as the user with
+ * InitialBindAsUser) with the URL's filter and attribute; exactly one entry, or `'not-found'`;
+ * then a bind as that entry's DN decides. With `bindAuthoritative` off every failure is
+ * `'not-found'`; with it on, `noSuchObject` is `'not-found'`, security errors and constraint
+ * violations (locked accounts) are `'denied'`, anything else throws `AuthTsError` (→ 500).
+ *
+ * @example
+ * ```ts
+ * const outcome = await authenticate(connections, settings, 'alice', 'secret');
+ * if (outcome.result === 'granted') console.log(outcome.entry.dn);
+ * ```
+ */
+export async function authenticate(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  user: string,
+  password: string,
+): Promise<LdapAuthnOutcome> {
+  if (password === '') return { result: 'denied', reason: 'empty password (refused before asking the server)' };
+  try {
+    let found: Entry | string;
+    if (s.initialBindAsUser) {
+      found = await conns.asUser(s.url, initialBindDn(user, s.initialBindPattern), password, async (client) => {
+        const entry = await findUser(client, s, user);
+        if (typeof entry !== 'string') await client.bind(entry.dn, password);
+        return entry;
+      });
+    } else {
+      found = await conns.asService(s.url, s.bind, (client) => findUser(client, s, user));
+      if (typeof found !== 'string') {
+        const dn = found.dn;
+        await conns.asUser(s.url, dn, password, async () => undefined);
+      }
+    }
+    if (typeof found === 'string') {
+      return { result: 'not-found', reason: found };
+    }
+    return { result: 'granted', entry: toUserEntry(found, user, s) };
+  } catch (err) {
+    const code = ldapResultCode(err);
+    if (!s.bindAuthoritative) return { result: 'not-found', reason: `${describe(err)} (not authoritative)` };
+    if (code === NO_SUCH_OBJECT) return { result: 'not-found', reason: describe(err) };
+    if (code !== undefined && DENIED_CODES.has(code)) return { result: 'denied', reason: describe(err) };
+    if (err instanceof AuthTsError) throw err;
+    throw new AuthTsError('LDAP_OPERATION_FAILED', `LDAP authentication of a user failed: ${describe(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Finds the entry of a user authenticated by another provider (`get_dn_for_nonldap_authn`):
+ * exactly one entry, else `undefined`.
+ *
+ * @example
+ * ```ts
+ * const entry = await lookupUser(connections, settings, req.user);
+ * ```
+ */
+export async function lookupUser(conns: LdapConnections, s: LdapQuerySettings, user: string): Promise<LdapUserEntry | undefined> {
+  const found = await conns.asService(s.url, s.bind, (client) => findUser(client, s, user));
+  return typeof found === 'string' ? undefined : toUserEntry(found, user, s);
+}
+
+/** Credentials of the user authenticated by LDAP in this request, for Search/CompareAsUser. */
+export interface LdapUserCredentials {
+  readonly dn: string;
+  readonly password: string;
+}
+
+/** Runs `fn` as the service account, or as the user when `asUser` and their credentials are known. */
+function runAs<T>(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  asUser: LdapUserCredentials | undefined,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  return asUser ? conns.asUser(s.url, asUser.dn, asUser.password, fn) : conns.asService(s.url, s.bind, fn);
+}
+
+/** A compare that answers false for "no such attribute/object" (as util_ldap's compare). */
+async function compare(client: Client, dn: string, attribute: string, value: string): Promise<boolean> {
+  try {
+    return await client.compare(dn, attribute, value);
+  } catch (err) {
+    const code = ldapResultCode(err);
+    if (code === 16 || code === NO_SUCH_OBJECT || code === 17 || code === 18) return false;
+    throw err;
+  }
+}
+
+/**
+ * `Require ldap-user`: the whole line, then each word, compared with the user entry's search
+ * attribute on the server (so the attribute's matching rule decides, as httpd).
+ *
+ * @example
+ * ```ts
+ * await checkLdapUser(connections, settings, entry, 'alice "john smith"', ['alice', 'john smith'], undefined);
+ * ```
+ */
+export async function checkLdapUser(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  entry: LdapUserEntry,
+  line: string,
+  words: readonly string[],
+  asUser: LdapUserCredentials | undefined,
+): Promise<boolean> {
+  const attribute = s.url.attributes[0]!;
+  return runAs(conns, s, s.compareAsUser ? asUser : undefined, async (client) => {
+    for (const value of [line, ...words]) {
+      if (value !== '' && (await compare(client, entry.dn, attribute, value))) return true;
+    }
+    return false;
+  });
+}
+
+/**
+ * `Require ldap-attribute a=v …`: any pair compared true on the user's entry.
+ *
+ * @example
+ * ```ts
+ * await checkLdapAttribute(connections, settings, entry, [{ attribute: 'employeeType', value: 'active' }], undefined);
+ * ```
+ */
+export async function checkLdapAttribute(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  entry: LdapUserEntry,
+  pairs: readonly { readonly attribute: string; readonly value: string }[],
+  asUser: LdapUserCredentials | undefined,
+): Promise<boolean> {
+  return runAs(conns, s, s.compareAsUser ? asUser : undefined, async (client) => {
+    for (const { attribute, value } of pairs) {
+      if (await compare(client, entry.dn, attribute, value)) return true;
+    }
+    return false;
+  });
+}
+
+/**
+ * `Require ldap-dn dn`: the user's DN equals `dn`. With `compareDnOnServer` the server names the
+ * required entry (a base search) and the two DNs are compared normalized; without, both are
+ * normalized here (RFC 4514: types and values case-folded, escapes decoded).
+ *
+ * @example
+ * ```ts
+ * await checkLdapDn(connections, settings, entry, 'uid=alice,ou=people,dc=example,dc=org', undefined);
+ * ```
+ */
+export async function checkLdapDn(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  entry: LdapUserEntry,
+  dn: string,
+  asUser: LdapUserCredentials | undefined,
+): Promise<boolean> {
+  const mine = normalizeDn(entry.dn);
+  if (mine === undefined) return false;
+  if (!s.compareDnOnServer) return normalizeDn(dn) === mine;
+  return runAs(conns, s, s.searchAsUser ? asUser : undefined, async (client) => {
+    try {
+      const { searchEntries } = await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'], derefAliases: s.derefAliases });
+      return searchEntries.length === 1 && normalizeDn(searchEntries[0]!.dn) === mine;
+    } catch (err) {
+      const code = ldapResultCode(err);
+      if (code === NO_SUCH_OBJECT || code === 34) return false;
+      throw err;
+    }
+  });
+}
+
+/**
+ * `Require ldap-filter f`: a base search on the user's entry with `(&(f)(attr=user))` finds it.
+ *
+ * @example
+ * ```ts
+ * await checkLdapFilter(connections, settings, entry, '(employeeType=active)', undefined);
+ * ```
+ */
+export async function checkLdapFilter(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  entry: LdapUserEntry,
+  filter: string,
+  asUser: LdapUserCredentials | undefined,
+): Promise<boolean> {
+  return runAs(conns, s, s.searchAsUser ? asUser : undefined, async (client) => {
+    try {
+      const { searchEntries } = await client.search(entry.dn, {
+        scope: 'base',
+        filter: userFilter(s.url, entry.user, filter),
+        attributes: ['1.1'],
+        derefAliases: s.derefAliases,
+      });
+      return searchEntries.length === 1;
+    } catch (err) {
+      if (ldapResultCode(err) === NO_SUCH_OBJECT) return false;
+      throw err;
+    }
+  });
+}
+
+/**
+ * `Require ldap-group dn`: the group's `AuthLDAPGroupAttribute`s compared with the user's DN (or
+ * name, with `…IsDN off`) on the server; then, up to `maxSubGroupDepth` levels down, the
+ * members of class `AuthLDAPSubGroupClass` reached through `AuthLDAPSubGroupAttribute`, breadth
+ * first. A group seen once is not visited again, so cycles end.
+ *
+ * @example
+ * ```ts
+ * await checkLdapGroup(connections, settings, entry, 'cn=staff,ou=groups,dc=example,dc=org', undefined);
+ * ```
+ */
+export async function checkLdapGroup(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  entry: LdapUserEntry,
+  groupDn: string,
+  asUser: LdapUserCredentials | undefined,
+): Promise<boolean> {
+  const value = s.groupAttributeIsDn ? entry.dn : entry.user;
+  const compareIn = async (client: Client, group: string): Promise<boolean> => {
+    for (const attribute of s.groupAttributes) {
+      if (await compare(client, group, attribute, value)) return true;
+    }
+    return false;
+  };
+  const direct = await runAs(conns, s, s.compareAsUser ? asUser : undefined, (client) => compareIn(client, groupDn));
+  if (direct || s.maxSubGroupDepth <= 0) return direct;
+  const classFilter = `(|${s.subGroupClasses.map((c) => `(objectClass=${escapeFilterValue(c)})`).join('')})`;
+  return runAs(conns, s, s.compareAsUser && s.searchAsUser ? asUser : undefined, async (client) => {
+    const seen = new Set<string>([normalizeDn(groupDn) ?? groupDn]);
+    let level = [groupDn];
+    for (let depth = 1; depth <= s.maxSubGroupDepth && level.length > 0; depth++) {
+      const next: string[] = [];
+      for (const group of level) {
+        for (const sub of await subGroups(client, group)) {
+          const key = normalizeDn(sub) ?? sub;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          if (await compareIn(client, sub)) return true;
+          next.push(sub);
+        }
+      }
+      level = next;
+    }
+    return false;
+  });
+
+  /** The members of `group` (through the sub-group attributes) that are groups themselves. */
+  async function subGroups(client: Client, group: string): Promise<string[]> {
+    let members: string[];
+    try {
+      const { searchEntries } = await client.search(group, {
+        scope: 'base',
+        filter: classFilter,
+        attributes: [...s.subGroupAttributes],
+        derefAliases: s.derefAliases,
+      });
+      const e = searchEntries[0];
+      if (!e) return [];
+      members = s.subGroupAttributes.flatMap((a) => {
+        const key = Object.keys(e).find((k) => k.toLowerCase() === a.toLowerCase());
+        const raw = key === undefined ? [] : e[key];
+        return (Array.isArray(raw) ? raw : [raw]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)));
+      });
+    } catch (err) {
+      if (ldapResultCode(err) === NO_SUCH_OBJECT) return [];
+      throw err;
+    }
+    const groups: string[] = [];
+    for (const member of members) {
+      try {
+        const { searchEntries } = await client.search(member, {
+          scope: 'base',
+          filter: classFilter,
+          attributes: ['1.1'],
+          derefAliases: s.derefAliases,
+        });
+        if (searchEntries.length === 1) groups.push(searchEntries[0]!.dn);
+      } catch (err) {
+        const code = ldapResultCode(err);
+        if (code === NO_SUCH_OBJECT || code === 34) continue;
+        throw err;
+      }
+    }
+    return groups;
+  }
+}
