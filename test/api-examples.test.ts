@@ -14,67 +14,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, basic, waitFor } from './e2e/helpers.js';
+import { REPO, waitFor } from './e2e/helpers.js';
 import { rawRequest } from './services/http-client.js';
+import { curlCases } from './helpers/readme-curl.js';
 
 const run = promisify(execFile);
 const EXAMPLES = ['node', 'express', 'fastify'] as const;
 const doc = readFileSync(join(REPO, 'docs', 'api.md'), 'utf8');
-
-interface CurlCase {
-  readonly line: string;
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly status: number;
-  readonly challenge: string | null | undefined;
-  readonly body: string | undefined;
-}
-
-/** The curl lines of a README's ```sh blocks; the port of the URL is the example's default. */
-function curlCases(readme: string): CurlCase[] {
-  const cases: CurlCase[] = [];
-  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
-    for (const raw of block[1]!.split('\n')) {
-      const line = raw.trim();
-      if (!line.startsWith('curl ')) continue;
-      const hash = line.indexOf(' # ');
-      if (hash < 0) throw new Error(`curl line without an expectation: ${line}`);
-      const words = [...line.slice(0, hash).matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-      const comment = line.slice(hash + 3);
-      let method = 'GET';
-      let path: string | undefined;
-      const headers: Record<string, string> = {};
-      for (let i = 1; i < words.length; i++) {
-        const word = words[i]!;
-        if (word === '-i' || word === '-s' || word === '--path-as-is') continue;
-        if (word === '-X') method = words[++i]!;
-        else if (word === '-u') headers['authorization'] = basic(words[++i]!);
-        else if (word === '-H') {
-          const header = words[++i]!;
-          const colon = header.indexOf(':');
-          headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
-        } else if (word.startsWith('http://127.0.0.1:')) {
-          // Sent as written: --path-as-is keeps dot segments, which is what the test sends.
-          path = word.slice(word.indexOf('/', 'http://'.length));
-        } else throw new Error(`curl option the test does not understand: ${word} in ${line}`);
-      }
-      if (path === undefined) throw new Error(`curl line without a URL: ${line}`);
-      const status = /^(\d{3})\b/.exec(comment);
-      if (!status) throw new Error(`curl line without a status: ${line}`);
-      cases.push({
-        line,
-        method,
-        path,
-        headers,
-        status: Number(status[1]),
-        challenge: /no WWW-Authenticate/.test(comment) ? null : /WWW-Authenticate: (.*)$/.exec(comment)?.[1]?.trim(),
-        body: /body: (.*)$/.exec(comment)?.[1]?.trim(),
-      });
-    }
-  }
-  return cases;
-}
 
 interface Example {
   readonly child: ChildProcess;
@@ -170,7 +116,8 @@ for (const name of EXAMPLES) {
         expect(answer.status).toBe(c.status);
         if (c.challenge === null) expect(answer.headers['www-authenticate']).toBeUndefined();
         else if (c.challenge !== undefined) expect(answer.headers['www-authenticate']).toBe(c.challenge);
-        if (c.body !== undefined) expect(answer.body.trim()).toBe(c.body);
+        const body = /body: (.*)$/.exec(c.comment)?.[1]?.trim();
+        if (body !== undefined) expect(answer.body.trim()).toBe(body);
       });
     }
 

@@ -21,6 +21,7 @@ import { startServer, type RunningServer } from '../src/server/serve.js';
 import { startNginx, type NginxInstance } from './services/nginx.js';
 import { startSlapd, type SlapdInstance } from './services/slapd.js';
 import { createExamplePgDatabase, type ExampleDatabase } from './services/sql.js';
+import { curlCases, type CurlCase } from './helpers/readme-curl.js';
 
 const examplesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'conf-examples');
 // An example with an app.ts embeds authts in an application (createAuth + guard) instead of
@@ -37,85 +38,9 @@ const examples = readdirSync(examplesDir, { withFileTypes: true })
   .map((entry) => entry.name)
   .sort();
 
-/** One curl line of a README, as a request and its expected answer. */
-interface CurlCase {
-  readonly line: string;
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly status: number;
-  /** A string: the exact header; null: must be absent; undefined: not checked. */
-  readonly challenge: string | null | undefined;
-  /** `app: …` in the comment: the body must be that line (forward-auth-nginx's stand-in app). */
-  readonly body: string | undefined;
-}
-
-/** Splits a shell command line into words: 'single' and "double" quotes, no expansions. */
-function shellWords(text: string): string[] {
-  const words: string[] = [];
-  const re = /'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (const m of text.matchAll(re)) words.push(m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[3]!);
-  return words;
-}
-
-/**
- * The curl lines of the ```sh blocks of a README (`\` continuations joined); with `info`, of the
- * ```sh <info> blocks instead (forward-auth-nginx's ```sh nginx lines go to nginx, not authts).
- */
-function curlCases(readme: string, info?: string): CurlCase[] {
-  const cases: CurlCase[] = [];
-  const fence = info === undefined ? /```sh\n([\s\S]*?)```/g : new RegExp(`\`\`\`sh ${info}\n([\\s\\S]*?)\`\`\``, 'g');
-  for (const block of readme.matchAll(fence)) {
-    const joined = block[1]!.replace(/\\\n\s*/g, '');
-    // `NAME=value` lines set shell variables that later curl lines use as "$NAME" (conf-examples/jwt's tokens).
-    const variables = new Map<string, string>();
-    for (const rawLine of joined.split('\n')) {
-      const assignment = /^([A-Z][A-Z0-9_]*)=(\S+)$/.exec(rawLine.trim());
-      if (assignment) {
-        variables.set(assignment[1]!, assignment[2]!);
-        continue;
-      }
-      const line = rawLine.trim().replace(/\$([A-Z][A-Z0-9_]*)/g, (text, name: string) => variables.get(name) ?? text);
-      if (!line.startsWith('curl ')) continue;
-      const hash = line.indexOf(' # ');
-      if (hash < 0) throw new Error(`README curl line without an expected status: ${line}`);
-      const command = shellWords(line.slice(0, hash));
-      const comment = line.slice(hash + 3);
-      const status = /\b(\d{3})\b/.exec(comment);
-      if (!status) throw new Error(`README curl line without an expected status: ${line}`);
-      let method = 'GET';
-      let url: string | undefined;
-      let pathAsIs = false;
-      const headers: Record<string, string> = {};
-      for (let i = 1; i < command.length; i++) {
-        const word = command[i]!;
-        if (word === '-i' || word === '-s') continue;
-        if (word === '-I') method = 'HEAD';
-        else if (word === '--path-as-is') pathAsIs = true;
-        else if (word === '-X') method = command[++i]!;
-        else if (word === '-u') headers['authorization'] = `Basic ${Buffer.from(command[++i]!).toString('base64')}`;
-        else if (word === '-H') {
-          const header = command[++i]!;
-          const colon = header.indexOf(':');
-          headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
-        } else if (word.startsWith('http://')) url = word;
-        else throw new Error(`curl option the test does not understand: ${word} in ${line}`);
-      }
-      if (url === undefined) throw new Error(`README curl line without a URL: ${line}`);
-      const challenge = /WWW-Authenticate: (.*)$/.exec(comment);
-      cases.push({
-        line,
-        method,
-        // --path-as-is: the path exactly as written (new URL() would resolve "..", as curl does).
-        path: pathAsIs ? url.replace(/^http:\/\/[^/]+/, '') : new URL(url).pathname + new URL(url).search,
-        headers,
-        status: Number(status[1]),
-        challenge: /no WWW-Authenticate/.test(comment) ? null : challenge ? challenge[1]!.trim() : undefined,
-        body: /\bapp: (.*)$/.exec(comment)?.[1],
-      });
-    }
-  }
-  return cases;
+/** `app: …` in a curl line's comment: the body the stand-in app must answer (forward-auth-nginx). */
+function appLine(c: CurlCase): string | undefined {
+  return /\bapp: (.*)$/.exec(c.comment)?.[1];
 }
 
 interface Answer {
@@ -229,7 +154,7 @@ describe('conf-examples', () => {
             expect(answer.status).toBe(c.status);
             if (c.challenge === null) expect(answer.challenge).toBeUndefined();
             else if (c.challenge !== undefined) expect(answer.challenge).toBe(c.challenge);
-            if (c.body !== undefined) expect(answer.body).toBe(`app: ${c.body}\n`);
+            if (appLine(c) !== undefined) expect(answer.body).toBe(`app: ${appLine(c)}\n`);
           });
         }
       });
@@ -309,7 +234,7 @@ describe('conf-examples/forward-auth-nginx through a real nginx', () => {
       expect(answer.status).toBe(c.status);
       if (c.challenge === null) expect(answer.challenge).toBeUndefined();
       else if (c.challenge !== undefined) expect(answer.challenge).toBe(c.challenge);
-      if (c.body !== undefined) expect(answer.body).toBe(`app: ${c.body}\n`);
+      if (appLine(c) !== undefined) expect(answer.body).toBe(`app: ${appLine(c)}\n`);
     });
   }
 });
