@@ -8,11 +8,12 @@
  * Nothing under /etc/apache2 or /var is read or written. See test/services/README.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { forgetProcess, killOnExit, removeOnExit } from './exit-cleanup.js';
 
 /** The httpd binary; override with `AUTHTS_HTTPD_BIN`. */
 export const HTTPD_BIN = process.env['AUTHTS_HTTPD_BIN'] ?? '/usr/sbin/apache2';
@@ -108,28 +109,6 @@ export interface HttpdConfigTestResult {
 interface RunAs {
   readonly uid: number;
   readonly gid: number;
-}
-
-/**
- * httpd parents started here and not yet stopped, with their directories: if the test process
- * exits without `stop()`, they get SIGTERM and the directories are removed.
- */
-const live = new Map<number, string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const [pid, dir] of live) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      if (process.env['AUTHTS_KEEP_HTTPD_DIR'] !== '1') rmSync(dir, { recursive: true, force: true });
-    }
-  });
 }
 
 /**
@@ -378,7 +357,7 @@ async function terminate(child: ChildProcess): Promise<void> {
     }
     await settlesWithin(done, STOP_TIMEOUT_MS);
   }
-  live.delete(pid);
+  forgetProcess(pid);
 }
 
 interface Attempt {
@@ -448,7 +427,6 @@ export async function startHttpd(options: HttpdOptions): Promise<HttpdInstance> 
   const { dir, documentRoot } = await prepareDir(options, 'authts-httpd-');
   const conf = join(dir, 'httpd.conf');
   const user = runAs();
-  installExitHook();
   let lastFailure = '';
   try {
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
@@ -456,7 +434,8 @@ export async function startHttpd(options: HttpdOptions): Promise<HttpdInstance> 
       await writeFile(conf, httpdConf({ dir, port, documentRoot, modules, runAs: user }), { mode: 0o644 });
       await rm(join(dir, 'error.log'), { force: true });
       const a = spawnHttpd(conf);
-      if (a.child.pid !== undefined) live.set(a.child.pid, dir);
+      if (a.child.pid !== undefined) killOnExit(a.child.pid);
+      if (process.env['AUTHTS_KEEP_HTTPD_DIR'] !== '1') removeOnExit(dir);
       const state = await waitReady(a, dir, port);
       if (state === 'ready' && a.child.pid !== undefined) {
         return instance(a.child, a.child.pid, dir, port, documentRoot);

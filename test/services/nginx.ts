@@ -10,12 +10,13 @@
  * read or written; the system's nginx service is never touched. See test/services/README.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './httpd.js';
+import { forgetProcess, killOnExit, removeOnExit } from './exit-cleanup.js';
 
 /** The nginx binary; override with `AUTHTS_NGINX_BIN`. */
 export const NGINX_BIN = process.env['AUTHTS_NGINX_BIN'] ?? '/usr/sbin/nginx';
@@ -58,25 +59,6 @@ export interface NginxConfigTestResult {
   readonly ok: boolean;
   /** Its output; errors name `<dir>/site.conf:N`. */
   readonly output: string;
-}
-
-/** nginx masters started here and not yet stopped: SIGTERMed by an exit hook if a test forgets. */
-const live = new Map<number, string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const [pid, dir] of live) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 }
 
 /** Fails with the fix when nginx is not installed: a missing peer must fail the suite, not skip it. */
@@ -223,7 +205,7 @@ async function terminate(child: ChildProcess): Promise<void> {
       await settlesWithin(done, STOP_TIMEOUT_MS);
     }
   }
-  live.delete(pid);
+  forgetProcess(pid);
 }
 
 /**
@@ -252,7 +234,6 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
   const count = options.ports ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new TypeError('options.ports: expected a positive integer');
   const dir = await prepareDir('authts-nginx-');
-  installExitHook();
   let lastFailure = '';
   try {
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
@@ -270,7 +251,8 @@ export async function startNginx(options: NginxOptions): Promise<NginxInstance> 
       child.stdout?.setEncoding('utf8').on('data', (s: string) => (output += s));
       child.stderr?.setEncoding('utf8').on('data', (s: string) => (output += s));
       child.on('error', (e) => (output += `spawn ${NGINX_BIN}: ${e.message}\n`));
-      if (child.pid !== undefined) live.set(child.pid, dir);
+      if (child.pid !== undefined) killOnExit(child.pid);
+      removeOnExit(dir);
       let gone = false;
       void exited(child).then(() => (gone = true));
       const deadline = Date.now() + START_TIMEOUT_MS;

@@ -12,13 +12,14 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from './httpd.js';
+import { forgetDirectory, forgetProcess, killOnExit, removeOnExit } from './exit-cleanup.js';
 
 const run = promisify(execFile);
 
@@ -92,25 +93,6 @@ export interface SlapdInstance {
   log(): Promise<string>;
   /** Stops slapd and removes the directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-const live = new Map<number, ChildProcess>();
-const liveDirs = new Set<string>();
-let hookInstalled = false;
-
-function installExitHook(): void {
-  if (hookInstalled) return;
-  hookInstalled = true;
-  process.once('exit', () => {
-    for (const [pid] of live) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
 }
 
 /** `{SSHA}` as slappasswd makes it: base64(SHA1(password + salt) + salt). */
@@ -386,7 +368,7 @@ async function terminate(child: ChildProcess): Promise<void> {
     await exited;
     clearTimeout(timer);
   }
-  live.delete(pid);
+  forgetProcess(pid);
 }
 
 /**
@@ -409,8 +391,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
   }
   const logLevel = options.logLevel ?? '0';
   const dir = await mkdtemp(join(tmpdir(), 'authts-slapd-'));
-  liveDirs.add(dir);
-  installExitHook();
+  removeOnExit(dir);
   try {
     await chmod(dir, 0o700);
     await Promise.all(['slapd.d', 'data', 'run'].map((d) => mkdir(join(dir, d))));
@@ -421,7 +402,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
     await run(SLAPADD_BIN, ['-n1', '-F', join(dir, 'slapd.d'), '-l', join(dir, 'seed.ldif')]);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    forgetDirectory(dir);
     throw err;
   }
 
@@ -433,14 +414,14 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
     ldapsPort = await freePort();
     if (port === ldapsPort) continue;
     const c = spawnSlapd(dir, port, ldapsPort, logLevel);
-    if (c.pid !== undefined) live.set(c.pid, c);
+    if (c.pid !== undefined) killOnExit(c.pid, 'SIGKILL');
     if (await ready(dir, port, c)) child = c;
     else await terminate(c);
   }
   if (!child) {
     const log = await readFile(join(dir, 'slapd.log'), 'utf8').catch(() => '');
     await rm(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    forgetDirectory(dir);
     throw new Error(`startSlapd: slapd did not start\n${log.slice(-2000)}`);
   }
 
@@ -467,7 +448,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
       // The ports were just released by our own slapd; slapd sets SO_REUSEADDR.
       for (let attempt = 0; attempt < 20; attempt++) {
         const c = spawnSlapd(dir, port, ldapsPort, logLevel);
-        if (c.pid !== undefined) live.set(c.pid, c);
+        if (c.pid !== undefined) killOnExit(c.pid, 'SIGKILL');
         if (await ready(dir, port, c)) {
           child = c;
           return;
@@ -495,7 +476,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
       stopped = true;
       await terminate(child!);
       if (process.env['AUTHTS_KEEP_SLAPD_DIR'] !== '1') await rm(dir, { recursive: true, force: true });
-      liveDirs.delete(dir);
+      forgetDirectory(dir);
     },
   };
   return instance;
