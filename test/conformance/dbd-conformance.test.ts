@@ -4,14 +4,13 @@
  * `authts serve`, both asking the same database; for every request both must give the table's
  * status. The expected answers are httpd's.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
+import type { RunningServer } from '../../src/server/serve.js';
 import { rawRequest } from '../services/http-client.js';
 import { startHttpd, type HttpdInstance } from '../services/httpd.js';
 import { createMariaDatabase, createPgDatabase, createSqliteDatabase, GROUP_QUERY, USER_QUERY, type TestDatabase } from '../services/sql.js';
+import { startAuthtsBeside } from './peers.js';
 
 interface Row {
   readonly path: string;
@@ -91,15 +90,7 @@ describe.each(['pgsql', 'mysql', 'sqlite3'] as const)('mod_authn_dbd conformance
       modules: ['dbd', 'authn_dbd', 'authz_dbd'],
       ...(driver === 'sqlite3' ? { files: { 'users.db': await readFile(db.params) } } : {}),
     });
-    const configFile = join(httpd.dir, 'authts.conf');
-    await writeFile(configFile, config);
-    authts = await startServer({
-      configFile,
-      logger: silentLogger,
-      listen: [{ host: '127.0.0.1', port: 0 }],
-      defines: new Map([['AUTHTS_HTTPD_DIR', httpd.dir]]),
-    });
-    authtsUrl = `http://127.0.0.1:${authts.addresses[0]!.port}`;
+    ({ authts, authtsUrl } = await startAuthtsBeside(httpd, config));
   });
 
   afterAll(async () => {

@@ -3,14 +3,13 @@
  * mod_ldap + mod_authnz_ldap, mod_ldap's caches off) and in `authts serve`, both asking the same
  * slapd; for every request both must give the table's status. The expected answers are httpd's.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
+import type { RunningServer } from '../../src/server/serve.js';
 import { rawRequest } from '../services/http-client.js';
 import { startHttpd, type HttpdInstance } from '../services/httpd.js';
 import { BIND_DN, BIND_PASSWORD, GROUPS_DN, PEOPLE_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
+import { startAuthtsBeside } from './peers.js';
 
 interface Row {
   readonly path: string;
@@ -114,15 +113,7 @@ beforeAll(async () => {
   const config = authConfig(`127.0.0.1:${slapd.port}`);
   // httpd's children run as www-data: the CA goes into the instance directory, which they can read.
   httpd = await startHttpd({ config, modules: ['ldap', 'authnz_ldap'], files: { 'ldap-ca.crt': await readFile(slapd.caFile) } });
-  const configFile = join(httpd.dir, 'authts.conf');
-  await writeFile(configFile, config);
-  authts = await startServer({
-    configFile,
-    logger: silentLogger,
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    defines: new Map([['AUTHTS_HTTPD_DIR', httpd.dir]]),
-  });
-  authtsUrl = `http://127.0.0.1:${authts.addresses[0]!.port}`;
+  ({ authts, authtsUrl } = await startAuthtsBeside(httpd, config));
 });
 
 afterAll(async () => {

@@ -70,31 +70,41 @@ export interface Peers {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts `authts serve` on `config` beside a running httpd: the config is written into httpd's
+ * instance directory, `${AUTHTS_HTTPD_DIR}` names that directory and `${AUTHTS_DOCROOT}` its
+ * document root, as they do for httpd. Resolves with the server and its base URL.
+ */
+export async function startAuthtsBeside(httpd: HttpdInstance, config: string): Promise<{ authts: RunningServer; authtsUrl: string }> {
+  const configFile = join(httpd.dir, 'authts.conf');
+  await writeFile(configFile, config);
+  const authts = await startServer({
+    configFile,
+    logger: silentLogger,
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    defines: new Map([
+      ['AUTHTS_HTTPD_DIR', httpd.dir],
+      ['AUTHTS_DOCROOT', httpd.documentRoot],
+    ]),
+  });
+  return { authts, authtsUrl: `http://127.0.0.1:${authts.addresses[0]!.port}` };
+}
+
 /** Starts httpd and authts on the same files and configuration. */
 export async function startPeers(testCase: ConformanceCase): Promise<Peers> {
   const httpd = await startHttpd({ config: testCase.config, files: { ...fixtureFiles(), ...testCase.files } });
-  let authts: RunningServer;
+  let started: { authts: RunningServer; authtsUrl: string };
   try {
-    const configFile = join(httpd.dir, 'authts.conf');
-    await writeFile(configFile, `DocumentRoot "\${AUTHTS_DOCROOT}"\n${testCase.config}\n`);
-    authts = await startServer({
-      configFile,
-      logger: silentLogger,
-      listen: [{ host: '127.0.0.1', port: 0 }],
-      defines: new Map([
-        ['AUTHTS_HTTPD_DIR', httpd.dir],
-        ['AUTHTS_DOCROOT', httpd.documentRoot],
-      ]),
-    });
+    started = await startAuthtsBeside(httpd, `DocumentRoot "\${AUTHTS_DOCROOT}"\n${testCase.config}\n`);
   } catch (err) {
     await httpd.stop();
     throw err;
   }
-  const port = authts.addresses[0]!.port;
+  const { authts, authtsUrl } = started;
   return {
     httpd,
     authts,
-    authtsUrl: `http://127.0.0.1:${port}`,
+    authtsUrl,
     async stop() {
       await Promise.allSettled([authts.close(), httpd.stop()]);
     },
