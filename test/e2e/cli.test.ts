@@ -13,7 +13,7 @@ import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { rawRequest } from '../services/http-client.js';
-import { freePort } from '../services/httpd.js';
+import { freePort } from '../services/net.js';
 import {
   basic,
   CLI,

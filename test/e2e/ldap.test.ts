@@ -3,14 +3,16 @@
  * search-then-bind, TLS modes, attacks, pooling without identity leaks, restarts, authz.
  * slapd logs at `stats` level, so the tests can count connections and binds on the server side.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuth, type Auth } from '../../src/api.js';
 import { ConfigErrors } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { ldapProvider } from '../../src/providers/ldap/index.js';
+import { DEFAULT_CONNECTION_SETTINGS, LdapConnections, ldapResultCode } from '../../src/providers/ldap/connections.js';
+import { parseLdapUrl } from '../../src/providers/ldap/url.js';
 import { BIND_DN, BIND_PASSWORD, JDOE_DN, PEOPLE_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
 
 let slapd: SlapdInstance;
@@ -225,6 +227,81 @@ describe('connections', () => {
     for (const conn of searchConns) expect(userConns.has(conn)).toBe(false);
   });
 
+  it('concurrent requests share one service connection, never one a user bound; AuthTsLDAPPoolSize bounds the user binds', async () => {
+    const auth = await load(config({ server: 'AuthTsLDAPPoolSize 3' }));
+    expect((await ask(auth, 'carol', 'carol-pw')).status).toBe(200);
+    const from = (await slapd.log()).length;
+    const cases: [string, string, number][] = [];
+    for (let i = 0; i < 8; i++) cases.push(['alice', 'alice-pw', 200], ['bob', 'alice-pw', 401], ['dave', 'dave-pw', 200], ['*', 'alice-pw', 401]);
+    const statuses = await Promise.all(cases.map(([user, password]) => ask(auth, user, password).then((v) => v.status)));
+    expect(statuses).toEqual(cases.map((c) => c[2]));
+    const log = await logSince(from);
+    const binds = [...log.matchAll(/conn=(\d+) op=\d+ BIND dn="([^"]*)"/g)].map((m) => ({ conn: m[1]!, dn: m[2]! }));
+    expect(binds.filter((b) => b.dn === BIND_DN)).toHaveLength(0);
+    const searchConns = new Set([...log.matchAll(/conn=(\d+) op=\d+ SRCH /g)].map((m) => m[1]!));
+    const userConns = new Set(binds.map((b) => b.conn));
+    expect(searchConns.size).toBe(1);
+    expect(userConns.size).toBeGreaterThan(1);
+    expect(userConns.size).toBeLessThanOrEqual(3);
+    for (const conn of searchConns) expect(userConns.has(conn)).toBe(false);
+    // Every user bind names the user of its own request: alice's password only ever went with alice's DN.
+    const requested = [...log.matchAll(/ BIND dn="([^"]*)" method=128/g)].map((m) => m[1]!.split(',')[0]);
+    expect(requested.filter((dn) => dn === 'uid=alice')).toHaveLength(8);
+    expect(requested.filter((dn) => dn === 'uid=bob')).toHaveLength(8);
+    const bad = await createAuth({ config: { text: config({ server: 'AuthTsLDAPPoolSize 0' }), name: 'pool.conf' } }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ConfigErrors);
+    expect((bad as ConfigErrors).errors.map((e) => e.code)).toEqual(['CONFIG_BAD_ARGUMENT']);
+  });
+
+  it('LdapConnections: service operations run side by side on one connection; user binds each hold one, at most maxPerKey', async () => {
+    const url = parseLdapUrl(`${slapd.url}/${PEOPLE_DN}?uid`, 'STARTTLS');
+    const pool = new LdapConnections({ ...DEFAULT_CONNECTION_SETTINGS, ca: [await readFile(slapd.caFile)], maxPerKey: 2 });
+    const bind = { dn: BIND_DN, password: BIND_PASSWORD };
+    try {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let searched = 0;
+      const searches = ['alice', 'bob', 'carol', 'dave', 'star'].map((uid) =>
+        pool.asService(url, bind, async (client) => {
+          const { searchEntries } = await client.search(PEOPLE_DN, { scope: 'sub', filter: `(uid=${uid})`, attributes: ['uid'] });
+          searched++;
+          await gate;
+          return searchEntries.map((e) => e['uid']);
+        }),
+      );
+      await vi.waitFor(() => expect(searched).toBe(5));
+      expect(pool.opened).toBe(1);
+      expect(pool.stats(url, bind)).toEqual({ busy: 1, idle: 0 });
+      open();
+      expect(await Promise.all(searches)).toEqual([['alice'], ['bob'], ['carol'], ['dave'], ['star']]);
+      expect(pool.stats(url, bind)).toEqual({ busy: 0, idle: 1 });
+
+      let bound = 0;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const users = [['alice', 'alice-pw'], ['bob', 'bob-pw'], ['carol', 'wrong'], ['dave', 'dave-pw']].map(([uid, pw]) =>
+        pool.asUser(url, `uid=${uid},${PEOPLE_DN}`, pw!, async (client) => {
+          bound++;
+          await held;
+          // "Who am I?" (RFC 4532): the identity the server holds this connection for.
+          return (await client.exop('1.3.6.1.4.1.4203.1.11.3')).value ?? '';
+        }).catch((err: unknown) => ldapResultCode(err)),
+      );
+      await vi.waitFor(() => expect(bound).toBe(2));
+      expect(pool.stats(url, 'user')).toEqual({ busy: 2, idle: 0 });
+      release();
+      expect(await Promise.all(users)).toEqual([
+        `dn:uid=alice,${PEOPLE_DN}`,
+        `dn:uid=bob,${PEOPLE_DN}`,
+        49,
+        `dn:uid=dave,${PEOPLE_DN}`,
+      ]);
+      expect(pool.opened).toBe(3);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('LDAPConnectionPoolTTL: 0 opens new connections per request; n closes them after n idle seconds', async () => {
     const never = await load(config({ server: 'LDAPConnectionPoolTTL 0' }));
     let from = (await slapd.log()).length;
@@ -242,7 +319,7 @@ describe('connections', () => {
   });
 
   it('tries the servers of AuthLDAPURL in order', async () => {
-    const dead = await (await import('../services/httpd.js')).freePort();
+    const dead = await (await import('../services/net.js')).freePort();
     const auth = await load(config({ url: `ldap://127.0.0.1:${dead} 127.0.0.1:${slapd.port}/${PEOPLE_DN}?uid` }));
     expect((await ask(auth, 'alice', 'alice-pw')).status).toBe(200);
   });

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from './httpd.js';
+import { freePort, sleep } from './net.js';
 import { forgetDirectory, forgetProcess, killOnExit, removeOnExit } from './exit-cleanup.js';
 
 const run = promisify(execFile);
@@ -312,7 +312,6 @@ userPassword: ${ssha(BIND_PASSWORD)}
 ${person(p('alice'), 'alice', 'Alice Anderson', 'Anderson', 'alice@example.org', 'alice-pw', active('ops'))}${person(p('bob'), 'bob', 'Bob Brown', 'Brown', 'bob@example.org', 'bob-pw', active('dev'))}${person(p('carol'), 'carol', 'Carol Clark', 'Clark', 'carol@example.org', 'carol-pw', active('sales'))}${person(p('dave'), 'dave', 'Dave Davis', 'Davis', 'dave@example.org', 'dave-pw', ['employeeType: contractor', 'departmentNumber: audit'])}${person(p('john smith'), 'john smith', 'John Smith', 'Smith', 'john.smith@example.org', 'john-pw', active('dev'))}${person(JDOE_DN, 'jdoe', 'Doe, John + Jr.', 'Doe', 'jdoe@example.org', 'jdoe-pw', active('dev'))}${person(p('jürgen'), 'jürgen', 'Jürgen Müller', 'Müller', 'juergen@example.org', 'grüße-123', active('dev'))}${person(p('star'), 'star', 'Star * (Paren) User', 'User', 'star@example.org', 'star-pw', active('dev'))}${person(p('locked'), 'locked', 'Locked Out', 'Out', 'locked@example.org', 'locked-pw', ['pwdAccountLockedTime: 000001010000Z'])}${person(p('nopass'), 'nopass', 'No Password', 'Password', 'nopass@example.org', undefined)}${person(p('dup'), 'dup', 'Dup People', 'People', 'dup1@example.org', 'dup-pw-1')}${person(`uid=dup,ou=contractors,${BASE_DN}`, 'dup', 'Dup Contractor', 'Contractor', 'dup2@example.org', 'dup-pw-2')}${group('admins', 'groupOfNames', 'member', [p('alice')])}${group('developers', 'groupOfNames', 'member', [p('bob'), JDOE_DN, p('jürgen'), p('john smith')])}${group('staff', 'groupOfNames', 'member', [p('carol'), `cn=developers,${GROUPS_DN}`])}${group('auditors', 'groupOfUniqueNames', 'uniqueMember', [p('dave')])}${group('ops', 'posixGroup', 'memberUid', ['alice', 'bob', 'john smith'], ['gidNumber: 5000'])}${group('cycle-a', 'groupOfNames', 'member', [`cn=cycle-b,${GROUPS_DN}`])}${group('cycle-b', 'groupOfNames', 'member', [`cn=cycle-a,${GROUPS_DN}`, p('carol')])}${group('deep-1', 'groupOfNames', 'member', [`cn=deep-2,${GROUPS_DN}`])}${group('deep-2', 'groupOfNames', 'member', [`cn=deep-3,${GROUPS_DN}`])}${group('deep-3', 'groupOfNames', 'member', [`cn=deep-4,${GROUPS_DN}`])}${group('deep-4', 'groupOfNames', 'member', [p('dave')])}`;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function isSlapd(pid: number): boolean {
   try {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { freePort } from './httpd.js';
+import { freePort } from './net.js';
 
 const run = promisify(execFile);
 
