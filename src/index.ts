@@ -33,6 +33,7 @@ export type {
   DirectiveSpec,
   HookSpec,
   Module,
+  ModuleScope,
   PasswordChecker,
   RequireParseContext,
   TokenChecker,

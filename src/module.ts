@@ -278,8 +278,29 @@ export interface Module<S = unknown, SS = unknown> {
    * importing `AuthTsHandler` modules); report problems through `view.error`.
    */
   checkConfig?(view: CheckView): void | Promise<void>;
-  /** Release what the module holds (pools, watchers, workers). */
+  /** Release what the module holds (pools, watchers, workers), for every configuration. */
   close?(): Promise<void>;
+  /**
+   * Release what the module holds for one configuration only, leaving what other loaded
+   * configurations still use (a module object is shared by every configuration loaded with it:
+   * across a reload, the old and the new one). `Config.close()` calls it instead of `close()`
+   * when the module has it, and `loadConfig` calls it for a configuration that failed to load
+   * (after `checkConfig` may have opened something). It must tolerate a configuration that
+   * holds nothing, and being called twice.
+   */
+  release?(config: ModuleScope): Promise<void>;
+}
+
+/**
+ * The configuration {@link Module.release} releases: its server-wide settings, by module.
+ *
+ * @example
+ * ```ts
+ * async release(config: ModuleScope) { await pools.get(config.serverSettings(myModule))?.close(); }
+ * ```
+ */
+export interface ModuleScope {
+  serverSettings<SS>(module: Module<any, SS>): SS;
 }
 
 /** What `checkConfig` sees: every section's settings and a way to report. */

@@ -97,9 +97,13 @@ export class Config {
     return dir;
   }
 
-  /** Release what every module holds (file watchers, pools, workers). */
+  /**
+   * Release what the modules hold for this configuration (file watchers, pools, workers): a
+   * module's per-configuration `release` when it has one (what other configurations loaded with
+   * the same module objects use stays open), its `close()` otherwise.
+   */
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.registry.modules.map((m) => m.close?.()));
+    const results = await Promise.allSettled(this.registry.modules.map((m) => (m.release ? m.release(this) : m.close?.())));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -91,9 +91,13 @@ export async function loadConfig(options: LoadOptions): Promise<Config> {
   }
   loader.errors.push(...parsed.errors);
   loader.applyTopLevel(parsed.nodes);
-  if (loader.errors.length === 0) await loader.runChecks();
-  if (loader.errors.length > 0) {
-    throw new ConfigErrors([...loader.errors].sort(byLocation));
+  try {
+    if (loader.errors.length === 0) await loader.runChecks();
+    if (loader.errors.length > 0) throw new ConfigErrors([...loader.errors].sort(byLocation));
+  } catch (err) {
+    // checkConfig may have opened something for this configuration (dbd warms its pool).
+    await loader.release();
+    throw err;
   }
   return new Config({
     registry,
@@ -408,6 +412,12 @@ class Loader {
           this.errors.push(new ConfigError(code, where, directive, message, hint)),
       });
     }
+  }
+
+  /** Module.release for a configuration that will not be made. */
+  async release(): Promise<void> {
+    const scope = { serverSettings: <SS>(m: Module<any, SS>): SS => getOrCreate(this.server, m, () => m.createServerSettings?.()) as SS };
+    await Promise.allSettled(this.registry.modules.map((m) => m.release?.(scope)));
   }
 
   fail(node: ConfigNode, directive: string, code: ConfigErrorCode, message: string, hint?: string): never {

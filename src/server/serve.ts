@@ -40,7 +40,8 @@ export interface RunningServer {
   readonly config: () => Config;
   /**
    * Re-reads the configuration; on errors the old one keeps serving and the errors are returned.
-   * Requests in flight finish under the configuration they started with; overlapping calls run
+   * Requests in flight finish under the configuration they started with, and the old
+   * configuration is closed (`Config.close()`) after the last of them; overlapping calls run
    * one after another.
    */
   reload(): Promise<ConfigErrors | undefined>;
@@ -79,6 +80,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     for (const server of servers) server.closeIdleConnections();
   };
 
+  // A configuration replaced by a reload is closed (its pools released) once the last request
+  // that started under it has finished, at once when none is in flight.
+  const inFlight = new Map<AuthEngine, number>();
+  const retired = new Set<AuthEngine>();
+  const closingOld = new Set<Promise<void>>();
+  const closeOld = (old: AuthEngine): void => {
+    retired.delete(old);
+    const closed: Promise<void> = old.config
+      .close()
+      .catch((err: unknown) => log.error({ err }, 'closing the previous configuration failed'))
+      .finally(() => closingOld.delete(closed));
+    closingOld.add(closed);
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (closing) res.shouldKeepAlive = false;
     // A response that was already under way when close() began was sent keep-alive: its
@@ -86,11 +101,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res.once('close', () => {
       if (closing) closeIdle();
     });
-    handle(engine, req, res, log).catch((err: unknown) => {
-      log.error({ err }, 'request failed');
-      if (!res.headersSent) sendError(res, 500, new Map(), req.method === 'HEAD');
-      else res.destroy();
-    });
+    const current = engine;
+    inFlight.set(current, (inFlight.get(current) ?? 0) + 1);
+    handle(current, req, res, log)
+      .catch((err: unknown) => {
+        log.error({ err }, 'request failed');
+        if (!res.headersSent) sendError(res, 500, new Map(), req.method === 'HEAD');
+        else res.destroy();
+      })
+      .finally(() => {
+        const left = (inFlight.get(current) ?? 1) - 1;
+        if (left > 0) return void inFlight.set(current, left);
+        inFlight.delete(current);
+        if (retired.has(current)) closeOld(current);
+      });
   };
 
   const addresses: ListenAddress[] = [];
@@ -119,7 +143,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   async function reloadNow(): Promise<ConfigErrors | undefined> {
     try {
       const next = new AuthEngine(await loadConfig(loadOptions), log);
+      const previous = engine;
       engine = next;
+      retired.add(previous);
+      if (!inFlight.has(previous)) closeOld(previous);
       log.info({ file: options.configFile }, 'configuration reloaded');
       return undefined;
     } catch (err) {
@@ -158,6 +185,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       } finally {
         clearTimeout(deadline);
       }
+      // Replaced configurations whose requests were cut at the deadline close now too.
+      for (const old of [...retired]) closeOld(old);
+      await Promise.all([...closingOld]);
       await engine.config.close();
     },
   };
@@ -241,18 +271,22 @@ async function decideAndServe(
     return;
   }
   // Only a directory needs its DirectoryIndex: a file request does not match the sections again.
-  const directoryIndex = isDirectory
-    ? (engine.config.resolve({ path, filename, isDirectory }).get(core).directoryIndex ?? DEFAULT_INDEX)
-    : [];
+  const directoryConfig = isDirectory ? engine.config.resolve({ path, filename, isDirectory }) : undefined;
+  const directoryIndex = directoryConfig ? (directoryConfig.get(core).directoryIndex ?? DEFAULT_INDEX) : [];
   await serveStatic(req, res, {
     filename,
     file: mapped?.file,
     urlPath: path,
     directoryIndex,
     // mod_dir's index is an internal subrequest with its own access check: a <Files index.html>
-    // section (or a symlinked index) is decided on the index file's real path.
+    // section (or a symlinked index) is decided on the index file's real path. As in httpd's
+    // ap_process_request_internal, a subrequest under the very same merged configuration keeps
+    // the main request's user and decision instead of checking the credentials again (Config
+    // hands out one DirConfig per set of matching sections, so identity is the test).
     authorizeIndex: async (index) => {
-      const sub = await engine.check({ ...base, path: index.urlPath, filename: index.filename, isDirectory: false });
+      const target = { path: index.urlPath, filename: index.filename, isDirectory: false };
+      if (engine.config.resolve(target) === directoryConfig) return 'serve';
+      const sub = await engine.check({ ...base, ...target });
       if (sub.allowed) return 'serve';
       if ((sub.status >= 300 && sub.status < 400) || (sub.status === 401 && directoryIndex.length === 1)) {
         sendError(res, sub.status, sub.headers, head);

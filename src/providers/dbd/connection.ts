@@ -96,7 +96,8 @@ const PG_CONNECTION_CLASSES = new Set(['08', '57', '53', '58', 'XX']);
 
 /**
  * Opens a PostgreSQL connection. All values come back as the server's text (no type parsing),
- * as apr_dbd_pgsql gives them.
+ * as apr_dbd_pgsql gives them. `onBroken` is called when the driver sees the connection end or
+ * fail (the pool then replaces it).
  *
  * @example
  * ```ts
@@ -104,7 +105,7 @@ const PG_CONNECTION_CLASSES = new Set(['08', '57', '53', '58', 'XX']);
  * await c.query('q1', 'SELECT password FROM users WHERE name = $1', ['alice']);
  * ```
  */
-export async function openPg(params: PgParams): Promise<DbdConnection> {
+export async function openPg(params: PgParams, onBroken?: () => void): Promise<DbdConnection> {
   const { default: pg } = await import('pg');
   let broken = false;
   let uses = 0;
@@ -124,9 +125,11 @@ export async function openPg(params: PgParams): Promise<DbdConnection> {
   // listener the process would crash.
   client.on('error', () => {
     broken = true;
+    onBroken?.();
   });
   client.on('end', () => {
     broken = true;
+    onBroken?.();
   });
   try {
     await client.connect();
@@ -173,7 +176,7 @@ export async function openPg(params: PgParams): Promise<DbdConnection> {
 
 /**
  * Opens a MySQL/MariaDB connection speaking utf8mb4. Prepared statements are cached per
- * connection by mysql2.
+ * connection by mysql2. `onBroken` is called when the driver sees the connection end or fail.
  *
  * @example
  * ```ts
@@ -181,7 +184,7 @@ export async function openPg(params: PgParams): Promise<DbdConnection> {
  * await c.query('q1', 'SELECT password FROM users WHERE name = ?', ['alice']);
  * ```
  */
-export async function openMysql(params: MysqlParams): Promise<DbdConnection> {
+export async function openMysql(params: MysqlParams, onBroken?: () => void): Promise<DbdConnection> {
   const mysql = await import('mysql2/promise');
   let broken = false;
   let uses = 0;
@@ -200,9 +203,11 @@ export async function openMysql(params: MysqlParams): Promise<DbdConnection> {
   });
   conn.on('error', () => {
     broken = true;
+    onBroken?.();
   });
   conn.on('end', () => {
     broken = true;
+    onBroken?.();
   });
   const socket = socketOf((conn as unknown as { connection?: unknown }).connection);
   socket?.unref();

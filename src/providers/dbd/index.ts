@@ -20,7 +20,7 @@ import { DbdStatementError, parseStatement } from './statement.js';
 export { authenticateVariable, createDbdModules, dbdModules, type DbdModules, type DbdServerSettings, type AuthnDbdSettings, type AuthzDbdSettings } from './module.js';
 export { parseDbdParams, parseDriverName, describeParams, DbdParamsError, type DbdParams, type DbdDriverName } from './params.js';
 export { parseStatement, statementSql, DbdStatementError, type DbdStatement } from './statement.js';
-export { DbdPool, DEFAULT_LIMITS, type DbdLimits, type DbdPoolStats } from './pool.js';
+export { DbdPool, DEFAULT_LIMITS, type DbdLimits, type DbdPoolOptions, type DbdPoolStats } from './pool.js';
 export type { DbdResult } from './connection.js';
 
 /**

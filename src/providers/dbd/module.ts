@@ -147,6 +147,14 @@ function queryArg(ctx: DirectiveContext, text: string, parameters: number, what:
   return Object.freeze({ statement, where: ctx.where });
 }
 
+/** A pool and how many loaded configurations hold it. */
+interface SharedPool {
+  readonly key: string;
+  readonly pool: DbdPool;
+  refs: number;
+  closed: boolean;
+}
+
 /**
  * The three modules and what they share (the pools).
  *
@@ -164,8 +172,12 @@ export interface DbdModules {
 /**
  * Creates the `dbd`, `authn_dbd` and `authz_dbd` modules. They share one pool per database
  * (driver, parameters and limits): every section and every loaded configuration naming the same
- * database uses the same connections. Pools are made and warmed (`DBDMin` connections) when a
- * configuration loads; `close()` of `dbd` closes them all (a later request opens them again).
+ * database uses the same connections. A pool is made and warmed (`DBDMin` connections) when a
+ * configuration loads, and counts the configurations holding it: `Config.close()` (the module's
+ * `release`) drops that configuration's reference, and the pool closes with the last one (a
+ * reload with changed `DBDParams` closes the old pool once the old configuration is closed; one
+ * with the same database keeps it). `close()` of `dbd` closes every pool at once (a later
+ * request of a configuration still loaded opens a new one).
  *
  * Provider `dbd`, as mod_authn_dbd's:
  * - no `AuthDBDUserPWQuery` where it is used → throws `AuthTsError` `DBD_NOT_CONFIGURED` (500);
@@ -188,27 +200,56 @@ export interface DbdModules {
  * ```
  */
 export function createDbdModules(): DbdModules {
-  const pools = new Map<string, DbdPool>();
+  /** One pool per database (driver, parameters, limits), with the configurations using it. */
+  const shared = new Map<string, SharedPool>();
+  /** Each loaded configuration (by its server settings) → the shared pool it holds a reference to. */
+  const held = new WeakMap<DbdServerSettings, SharedPool>();
+  /** Configurations released (closed): their late requests get no pool. */
+  const released = new WeakSet<DbdServerSettings>();
   const dummies = new WeakMap<DbdPool, Promise<string>>();
 
   function limitsOf(server: DbdServerSettings): DbdLimits {
     return { ...DEFAULT_LIMITS, ...server.limits };
   }
 
-  /** The one pool of this database, made on first need (also after `close()`). */
+  /** Takes a reference for this configuration to the pool of its database (made on first need). */
+  function hold(server: DbdServerSettings, params: DbdParams): SharedPool {
+    const limits = limitsOf(server);
+    const key = JSON.stringify([params, limits]);
+    let entry = shared.get(key);
+    if (!entry) {
+      entry = { key, pool: new DbdPool(params, limits), refs: 0, closed: false };
+      shared.set(key, entry);
+    }
+    entry.refs++;
+    held.set(server, entry);
+    return entry;
+  }
+
+  /** The pool of this configuration's database. */
   function poolFor(server: DbdServerSettings): DbdPool {
     const params = server.params;
     if (!params) {
       throw new AuthTsError('DBD_NOT_CONFIGURED', 'no DBDriver/DBDParams is configured for the dbd provider');
     }
-    const limits = limitsOf(server);
-    const key = JSON.stringify([params, limits]);
-    let pool = pools.get(key);
-    if (!pool) {
-      pool = new DbdPool(params, limits);
-      pools.set(key, pool);
-    }
-    return pool;
+    const entry = held.get(server);
+    if (entry && !entry.closed) return entry.pool;
+    if (released.has(server)) throw new AuthTsError('DBD_UNAVAILABLE', 'the configuration was closed: its database pool is released');
+    // The module's close() closed every pool while this configuration still lives: a new one.
+    return hold(server, params).pool;
+  }
+
+  /** Drops this configuration's reference; the pool closes with the last one. */
+  async function release(server: DbdServerSettings): Promise<void> {
+    released.add(server);
+    const entry = held.get(server);
+    held.delete(server);
+    if (!entry || entry.closed) return;
+    entry.refs--;
+    if (entry.refs > 0) return;
+    entry.closed = true;
+    shared.delete(entry.key);
+    await entry.pool.close();
   }
 
   const dbd: Module<Record<string, never>, DbdServerSettings> = {
@@ -299,12 +340,17 @@ export function createDbdModules(): DbdModules {
       }
       // Opened at start, as mod_dbd's child_init: in the background, so a database that is
       // down does not stop the server from starting (its requests answer 500 until it is back).
-      void poolFor(server).warm();
+      // The configuration holds a reference to the pool until it is released.
+      if (!held.has(server)) void hold(server, server.params).pool.warm();
+    },
+    release: async function releaseDbd(config): Promise<void> {
+      await release(config.serverSettings(dbd));
     },
     close: async function closeDbd(): Promise<void> {
-      const all = [...pools.values()];
-      pools.clear();
-      await Promise.all(all.map((p) => p.close()));
+      const all = [...shared.values()];
+      shared.clear();
+      for (const entry of all) entry.closed = true;
+      await Promise.all(all.map((e) => e.pool.close()));
     },
   };
 

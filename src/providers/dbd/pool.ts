@@ -1,16 +1,16 @@
 /**
  * A `dbd` pool: the connections to one database, shared by every section (and every provider)
  * that uses it, as mod_dbd's reslist. PostgreSQL and MySQL connections are lent by a
- * {@link ConnectionCache}; SQLite queries run on a pool of worker threads, each holding one
- * read-only handle.
+ * {@link Reslist} (`DBDMin`, `DBDKeep`, `DBDMax`, `DBDExptime`); SQLite queries run on a pool of
+ * worker threads, each holding one read-only handle.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { ConnectionCache, type Lease } from '../../cache.js';
 import { AuthTsError } from '../../errors.js';
 import { DbdQueryError, openMysql, openPg, unavailable, type DbdConnection, type DbdResult } from './connection.js';
 import { describeParams, type DbdParams } from './params.js';
+import { Reslist, type ReslistLease } from './reslist.js';
 import type { SqliteAnswer, SqliteTask } from './sqlite-worker.js';
 import { statementSql, type DbdStatement } from './statement.js';
 
@@ -52,12 +52,26 @@ const ACQUIRE_TIMEOUT_MS = 5_000;
  * ```
  */
 export interface DbdPoolStats {
-  /** Connections lent or opening (SQLite: queries running or queued). */
+  /** Connections lent or opening, and requests waiting for one (SQLite: queries running or queued). */
   readonly busy: number;
   /** Idle connections (SQLite: worker threads). */
   readonly idle: number;
-  /** Connections opened since the pool was made. */
+  /** Connections opened since the pool was made (SQLite: worker threads now). */
   readonly opened: number;
+}
+
+/**
+ * Test hooks of {@link DbdPool}: the clock and the maintenance period of its {@link Reslist}.
+ *
+ * @example
+ * ```ts
+ * let now = 0;
+ * const pool = new DbdPool(params, limits, { now: () => now, maintainIntervalMs: 3_600_000 });
+ * ```
+ */
+export interface DbdPoolOptions {
+  readonly now?: () => number;
+  readonly maintainIntervalMs?: number;
 }
 
 /**
@@ -81,7 +95,7 @@ export class DbdPool {
   readonly limits: DbdLimits;
   /** Where the pool points, without secrets (for logs and errors). */
   readonly where: string;
-  readonly #cache: ConnectionCache<Tracked> | undefined;
+  readonly #list: Reslist<Tracked> | undefined;
   #sqlite: Piscina<SqliteTask, SqliteAnswer> | undefined;
   readonly #names = new Map<string, string>();
   #generation = 0;
@@ -91,15 +105,19 @@ export class DbdPool {
   /** The hash unknown users are checked against is made like this (the first hash read). */
   hashModel: string | undefined;
 
-  constructor(params: DbdParams, limits: DbdLimits) {
+  constructor(params: DbdParams, limits: DbdLimits, options: DbdPoolOptions = {}) {
     this.params = params;
     this.limits = limits;
     this.where = describeParams(params);
     if (params.driver !== 'sqlite3') {
-      this.#cache = new ConnectionCache<Tracked>(
+      // A connection the server ended while idle is replaced at once (DBDMin is kept).
+      const broke = (): void => {
+        if (!this.#closed) setImmediate(() => this.#list?.maintain()).unref();
+      };
+      this.#list = new Reslist<Tracked>(
         {
           open: async () => {
-            const connection = params.driver === 'pgsql' ? await openPg(params) : await openMysql(params);
+            const connection = params.driver === 'pgsql' ? await openPg(params, broke) : await openMysql(params, broke);
             this.#opened++;
             return { connection, generation: this.#generation };
           },
@@ -107,10 +125,15 @@ export class DbdPool {
           isHealthy: (t) => !t.connection.broken && t.generation === this.#generation,
         },
         {
-          maxPerKey: limits.max,
-          // apr_reslist: a ttl of 0 means idle resources never expire.
-          idleTtlMs: !limits.persist ? 0 : limits.exptimeSeconds === 0 ? -1 : limits.exptimeSeconds * 1000,
+          // DBDPersist Off: no connection is kept (DBDMin and DBDKeep do not apply).
+          min: limits.persist ? limits.min : 0,
+          keep: limits.persist ? limits.keep : 0,
+          max: limits.max,
+          ttlMs: limits.exptimeSeconds * 1000,
+          persist: limits.persist,
           acquireTimeoutMs: ACQUIRE_TIMEOUT_MS,
+          ...(options.now ? { now: options.now } : {}),
+          ...(options.maintainIntervalMs !== undefined ? { maintainIntervalMs: options.maintainIntervalMs } : {}),
         },
       );
     }
@@ -131,16 +154,22 @@ export class DbdPool {
       this.#workers();
       return;
     }
-    const cache = this.#cache!;
-    const leases = await Promise.allSettled(Array.from({ length: this.limits.min }, () => cache.acquire('db')));
-    for (const lease of leases) if (lease.status === 'fulfilled') lease.value.release();
+    await this.#list!.fill();
+  }
+
+  /**
+   * One maintenance pass now (it also runs on an unref'd timer): idle connections above
+   * `DBDKeep` idle for `DBDExptime` are closed, dead ones dropped, and `DBDMin` reopened.
+   */
+  maintain(): void {
+    this.#list?.maintain();
   }
 
   /** Counts for tests and diagnostics. */
   stats(): DbdPoolStats {
-    if (this.#cache) {
-      const s = this.#cache.stats('db');
-      return { busy: s.busy + s.waiting, idle: s.idle, opened: this.#opened };
+    if (this.#list) {
+      const s = this.#list.stats();
+      return { busy: s.lent + s.opening + s.waiting, idle: s.idle, opened: this.#opened };
     }
     const workers = this.#sqlite?.threads.length ?? 0;
     return { busy: this.#sqlite?.queueSize ?? 0, idle: workers, opened: workers };
@@ -160,14 +189,13 @@ export class DbdPool {
     if (this.params.driver === 'sqlite3') return this.#querySqlite(this.params.file, sql, params);
     const name = this.#statementName(sql);
     for (let attempt = 0; ; attempt++) {
-      let lease: Lease<Tracked>;
+      let lease: ReslistLease<Tracked>;
       try {
-        lease = await this.#cache!.acquire('db');
+        lease = await this.#list!.acquire();
       } catch (err) {
-        if (err instanceof AuthTsError && err.code === 'DBD_UNAVAILABLE') throw err;
         throw unavailable(this.where, err);
       }
-      const { connection } = lease.connection;
+      const { connection } = lease.resource;
       const reused = connection.uses > 0;
       try {
         const result = await connection.query(name, sql, params);
@@ -188,12 +216,20 @@ export class DbdPool {
     }
   }
 
-  /** Closes every connection (lent ones when given back) and stops the SQLite workers. */
+  /** Whether {@link DbdPool.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes every connection (lent ones when given back), stops the maintenance timer and the
+   * SQLite workers.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#list?.close();
     await this.#warming?.catch(() => {});
-    await this.#cache?.close();
     const sqlite = this.#sqlite;
     this.#sqlite = undefined;
     await sqlite?.destroy();
