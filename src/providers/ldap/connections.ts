@@ -1,8 +1,11 @@
 /**
- * LDAP connections as mod_ldap keeps them, through the {@link ConnectionCache}: connections bound
- * as the service account are pooled per (server, bind DN, password) and reused across requests;
- * user binds happen on connections of a separate pool, which every borrower binds first, so no
- * request ever runs on a connection another request left bound as a user.
+ * LDAP connections as mod_ldap keeps them: connections bound as the service account are pooled
+ * per (server, bind DN, password) and reused across requests — and shared: LDAP tags every
+ * operation with a message ID, so concurrent searches and compares of many requests go out on
+ * the same connection (RFC 4511 §4.1.1), their requests written together once per event-loop
+ * turn. Nothing ever binds on them but their opening. User binds happen on connections of a
+ * separate {@link ConnectionCache}, lent to one request at a time, which every borrower binds
+ * first, so no request ever runs on a connection another request left bound as a user.
  *
  * `ldapts` is imported on first use, so loading authts (and configurations without LDAP) never
  * loads it.
@@ -11,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Client } from 'ldapts';
-import { ConnectionCache, type Lease } from '../../cache.js';
+import { ConnectionCache } from '../../cache.js';
 import { AuthTsError } from '../../errors.js';
 import type { LdapHost, LdapSecurity, LdapUrl } from './url.js';
 
@@ -50,9 +53,26 @@ export interface LdapConnectionSettings {
   readonly retryDelayMs: number;
   /** `LDAPConnectionPoolTTL` in ms: -1 keeps idle connections forever, 0 never keeps one. */
   readonly poolTtlMs: number;
-  /** Connections per server and identity (default 10). */
+  /**
+   * `AuthTsLDAPPoolSize`: connections per server and pool (default {@link DEFAULT_POOL_SIZE}).
+   * User binds hold one each, so this many run at once and more wait (at most `LDAPTimeout`);
+   * service operations share connections, a new one opening when each has 32 under way.
+   */
   readonly maxPerKey?: number;
 }
+
+/**
+ * Connections per server and pool when `maxPerKey` / `AuthTsLDAPPoolSize` is not set. As many
+ * as the requests a busy server answers at once (httpd keeps one per worker thread): a request
+ * waiting for a user-bind connection measurably costs throughput (bench/LDAP-RESULTS.md).
+ * Connections open only as load needs them.
+ *
+ * @example
+ * ```ts
+ * new LdapConnections({ ...DEFAULT_CONNECTION_SETTINGS, maxPerKey: DEFAULT_POOL_SIZE * 2 });
+ * ```
+ */
+export const DEFAULT_POOL_SIZE = 32;
 
 /**
  * Defaults as httpd's (connect timeout: 10 s, where httpd leaves it to the OS).
@@ -88,7 +108,27 @@ interface Conn {
   readonly live: Liveness;
   /** How many borrowers used it. */
   uses: number;
+  /** Operations under way on it (shared service connections). */
+  inflight: number;
+  /** When `inflight` last dropped to 0 (`Date.now()`), for `LDAPConnectionPoolTTL`. */
+  idleSince: number;
+  /** A `cork()` whose `uncork()` is scheduled (shared service connections). */
+  corked: boolean;
 }
+
+/** The shared service connections of one key. */
+interface SharedKey {
+  conns: Conn[];
+  /** The connection being opened; others wait for it instead of opening their own. */
+  opening: Promise<Conn> | undefined;
+}
+
+/**
+ * Operations in flight on one shared service connection before another is opened (up to the
+ * pool size). slapd runs the operations of one connection concurrently, and the more share a
+ * connection the more of their requests go out in one write.
+ */
+const SHARED_INFLIGHT = 32;
 
 interface KeyParams {
   readonly host: LdapHost;
@@ -206,7 +246,13 @@ export class LdapConnections {
   readonly #tls: ConnectionOptions;
   readonly #params = new Map<string, KeyParams>();
   readonly #cache: ConnectionCache<Conn>;
+  /** Shared service connections per key (not with `LDAPConnectionPoolTTL 0`: those are never kept). */
+  readonly #shared = new Map<string, SharedKey>();
+  readonly #maxPerKey: number;
   readonly #sweeper: NodeJS.Timeout | undefined;
+  /** `password → sha256` for the pool keys (hashed once, not per request). */
+  readonly #digests = new Map<string, string>();
+  #closed = false;
   /** Connections opened so far (for tests and the bench). */
   opened = 0;
 
@@ -217,6 +263,7 @@ export class LdapConnections {
       rejectUnauthorized: settings.verifyServerCert,
       minVersion: 'TLSv1.2',
     };
+    this.#maxPerKey = settings.maxPerKey ?? DEFAULT_POOL_SIZE;
     this.#cache = new ConnectionCache<Conn>(
       {
         open: (key) => this.#open(key),
@@ -224,13 +271,16 @@ export class LdapConnections {
         isHealthy: (conn) => conn.live.alive && conn.client.isConnected,
       },
       {
-        maxPerKey: settings.maxPerKey ?? 10,
+        maxPerKey: this.#maxPerKey,
         idleTtlMs: settings.poolTtlMs,
         acquireTimeoutMs: Math.max(1, settings.timeoutMs),
       },
     );
     if (settings.poolTtlMs > 0) {
-      this.#sweeper = setInterval(() => this.#cache.sweep(), Math.max(1_000, settings.poolTtlMs));
+      this.#sweeper = setInterval(() => {
+        this.#cache.sweep();
+        this.#sweepShared();
+      }, Math.max(1_000, settings.poolTtlMs));
       this.#sweeper.unref();
     }
   }
@@ -257,15 +307,30 @@ export class LdapConnections {
     });
   }
 
-  /** Closes every idle connection; lent ones close when given back. */
+  /** Closes every idle connection; lent ones (and shared ones in use) close when given back. */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
-    await this.#cache.close();
+    const idle: Conn[] = [];
+    for (const pool of this.#shared.values()) {
+      for (const conn of pool.conns) if (conn.inflight === 0) idle.push(conn);
+      pool.conns = pool.conns.filter((c) => c.inflight > 0);
+    }
+    await Promise.all([this.#cache.close(), ...idle.map((c) => closeConnection(c))]);
   }
 
-  /** Idle and busy counts of the service pool for `url`'s first host (tests). */
+  /**
+   * Connection counts of a pool for `url`'s first host (tests): `busy` connections with an
+   * operation under way, `idle` ones kept for later.
+   */
   stats(url: LdapUrl, bind: LdapBindIdentity | undefined | 'user'): { busy: number; idle: number } {
-    const s = this.#cache.stats(this.#key(url.hosts[0]!, url.security, bind));
+    const key = this.#key(url.hosts[0]!, url.security, bind);
+    const shared = this.#shared.get(key);
+    if (shared) {
+      const busy = shared.conns.filter((c) => c.inflight > 0).length;
+      return { busy, idle: shared.conns.length - busy };
+    }
+    const s = this.#cache.stats(key);
     return { busy: s.busy, idle: s.idle };
   }
 
@@ -275,10 +340,130 @@ export class LdapConnections {
         ? 'user'
         : bind === undefined
           ? 'anon'
-          : `svc:${bind.dn}:${createHash('sha256').update(bind.password).digest('base64url')}`;
+          : `svc:${bind.dn}:${this.#digest(bind.password)}`;
     const key = `${security}|${host.host}|${host.port}|${who}`;
     if (!this.#params.has(key)) this.#params.set(key, { host, security, bind: bind === 'user' ? undefined : bind });
     return key;
+  }
+
+  #digest(password: string): string {
+    let digest = this.#digests.get(password);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(password).digest('base64url');
+      if (this.#digests.size >= 64) this.#digests.clear(); // a few service accounts, never more
+      this.#digests.set(password, digest);
+    }
+    return digest;
+  }
+
+  /**
+   * A shared service connection for `key`: the first open one with room, else a new one (one
+   * open at a time per key; others wait for it), else — all `maxPerKey` full — the least busy.
+   */
+  async #acquireShared(key: string): Promise<Conn> {
+    let pool = this.#shared.get(key);
+    if (!pool) {
+      pool = { conns: [], opening: undefined };
+      this.#shared.set(key, pool);
+    }
+    for (;;) {
+      if (this.#closed) throw new AuthTsError('PROVIDER_UNAVAILABLE', 'the LDAP connections are closed');
+      const ttl = this.settings.poolTtlMs;
+      const now = Date.now();
+      let least: Conn | undefined;
+      for (const conn of [...pool.conns]) {
+        const expired = ttl > 0 && conn.inflight === 0 && now - conn.idleSince > ttl;
+        if (expired || !conn.live.alive || !conn.client.isConnected) {
+          this.#dropShared(pool, conn);
+          continue;
+        }
+        if (conn.inflight < SHARED_INFLIGHT) return conn;
+        if (!least || conn.inflight < least.inflight) least = conn;
+      }
+      if (pool.opening) {
+        await pool.opening;
+        continue;
+      }
+      if (pool.conns.length < this.#maxPerKey) {
+        const current = pool;
+        const opening = this.#open(key).then((conn) => {
+          if (this.#closed) {
+            void closeConnection(conn);
+            throw new AuthTsError('PROVIDER_UNAVAILABLE', 'the LDAP connections are closed');
+          }
+          current.conns.push(conn);
+          return conn;
+        });
+        current.opening = opening;
+        try {
+          return await opening;
+        } finally {
+          if (current.opening === opening) current.opening = undefined;
+        }
+      }
+      return least!;
+    }
+  }
+
+  /** Takes `conn` out of its shared pool and closes it; operations still on it fail and are retried. */
+  #dropShared(pool: SharedKey, conn: Conn): void {
+    const i = pool.conns.indexOf(conn);
+    if (i >= 0) pool.conns.splice(i, 1);
+    void closeConnection(conn);
+  }
+
+  /** Closes shared connections idle for longer than `LDAPConnectionPoolTTL`. */
+  #sweepShared(): void {
+    const ttl = this.settings.poolTtlMs;
+    const now = Date.now();
+    for (const pool of this.#shared.values()) {
+      for (const conn of [...pool.conns]) if (conn.inflight === 0 && now - conn.idleSince > ttl) this.#dropShared(pool, conn);
+    }
+  }
+
+  /**
+   * Borrows a connection: shared for the service account (unless `LDAPConnectionPoolTTL 0`),
+   * lent to this borrower alone for user binds.
+   */
+  async #borrow(key: string, shared: boolean): Promise<{ conn: Conn; release(): void; destroy(): Promise<void> }> {
+    if (!shared) {
+      const lease = await this.#cache.acquire(key);
+      return { conn: lease.connection, release: () => lease.release(), destroy: () => lease.destroy() };
+    }
+    const conn = await this.#acquireShared(key);
+    conn.inflight++;
+    // The operations every request starts in this turn of the event loop leave in one write
+    // (one syscall, one TCP segment) instead of one each.
+    const socket = conn.live.sockets[conn.live.sockets.length - 1] as { cork?(): void; uncork?(): void } | undefined;
+    if (!conn.corked && socket?.cork && socket.uncork) {
+      conn.corked = true;
+      socket.cork();
+      setImmediate(() => {
+        conn.corked = false;
+        socket.uncork!();
+      });
+    }
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      if (--conn.inflight === 0) {
+        conn.idleSince = Date.now();
+        if (this.#closed) void closeConnection(conn);
+      }
+    };
+    return {
+      conn,
+      release: () => {
+        if (!done) finish();
+      },
+      destroy: async () => {
+        if (done) return;
+        finish();
+        const pool = this.#shared.get(key);
+        if (pool) this.#dropShared(pool, conn);
+        else await closeConnection(conn);
+      },
+    };
   }
 
   async #open(key: string): Promise<Conn> {
@@ -316,16 +501,17 @@ export class LdapConnections {
         }
       }
     } catch (err) {
-      await closeConnection({ client, live, uses: 0 });
+      await closeConnection({ client, live, uses: 0, inflight: 0, idleSince: 0, corked: false });
       throw err;
     }
-    return { client, live, uses: 0 };
+    return { client, live, uses: 0, inflight: 0, idleSince: Date.now(), corked: false };
   }
 
   async #run<T>(url: LdapUrl, bind: LdapBindIdentity | undefined | 'user', fn: (client: Client) => Promise<T>): Promise<T> {
     let lastError: unknown;
     let tlsRefused = false;
     const { retries, retryDelayMs } = this.settings;
+    const shared = bind !== 'user' && this.settings.poolTtlMs !== 0;
     for (let round = 0; round <= retries; round++) {
       if (round > 0 && retryDelayMs > 0) await sleep(retryDelayMs);
       for (const host of url.hosts) {
@@ -333,9 +519,9 @@ export class LdapConnections {
         // A pooled connection the server dropped while it sat idle (restart, idle timeout) is
         // replaced at once by a new one, without using up a round of LDAPRetries.
         for (let replaced = 0; replaced < 3; replaced++) {
-          let lease: Lease<Conn>;
+          let lease: { conn: Conn; release(): void; destroy(): Promise<void> };
           try {
-            lease = await this.#cache.acquire(key);
+            lease = await this.#borrow(key, shared);
           } catch (err) {
             if (err instanceof AuthTsError && err.code !== 'PROVIDER_UNAVAILABLE') throw err;
             const code = ldapResultCode(err);
@@ -344,7 +530,7 @@ export class LdapConnections {
             lastError = err;
             break;
           }
-          const conn = lease.connection;
+          const conn = lease.conn;
           if (!conn.live.alive) {
             await lease.destroy();
             lastError = new Error('the connection closed while idle');

@@ -12,7 +12,7 @@
  */
 import type { PasswordChecker } from '../../module.js';
 import type { Logger } from '../../log.js';
-import { DEFAULT_CONNECTION_SETTINGS, LdapConnections, loadLdapts } from './connections.js';
+import { DEFAULT_CONNECTION_SETTINGS, DEFAULT_POOL_SIZE, LdapConnections, loadLdapts } from './connections.js';
 import { authenticate, type LdapQuerySettings, type LdapUserEntry } from './directory.js';
 import { LdapUrlError, parseLdapUrl } from './url.js';
 
@@ -56,7 +56,11 @@ export interface LdapProviderOptions {
   readonly retryDelayMs?: number;
   /** `LDAPConnectionPoolTTL` (ms; -1 forever, the default; 0 never keeps a connection). */
   readonly poolTtlMs?: number;
-  /** Connections per server and identity (default 10). */
+  /**
+   * `AuthTsLDAPPoolSize`: connections per server and pool (default 32, opened as load needs
+   * them): at most this many user binds at once; service searches share connections, 32
+   * operations in flight on each before another opens.
+   */
   readonly maxConnections?: number;
   /** Where refusals are logged (at info; never the password). */
   readonly logger?: Logger;
@@ -127,7 +131,7 @@ export async function ldapProvider(options: LdapProviderOptions): Promise<LdapPa
     retries: nonNegative('retries', options.retries, DEFAULT_CONNECTION_SETTINGS.retries),
     retryDelayMs: nonNegative('retryDelayMs', options.retryDelayMs, 0),
     poolTtlMs: nonNegative('poolTtlMs', options.poolTtlMs, -1, true),
-    maxPerKey: nonNegative('maxConnections', options.maxConnections, 10) || 10,
+    maxPerKey: nonNegative('maxConnections', options.maxConnections, DEFAULT_POOL_SIZE) || DEFAULT_POOL_SIZE,
   });
   const settings: LdapQuerySettings = {
     url,

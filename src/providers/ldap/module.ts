@@ -14,7 +14,7 @@ import { AuthTsError } from '../../errors.js';
 import type { AuthnProvider, AuthnResult, AuthzProvider, AuthzResult, DirectiveContext, DirectiveSpec, Module } from '../../module.js';
 import type { AuthRequest } from '../../request.js';
 import { splitUserList } from '../../authz/user.js';
-import { DEFAULT_CONNECTION_SETTINGS, LdapConnections, type LdapConnectionSettings } from './connections.js';
+import { DEFAULT_CONNECTION_SETTINGS, DEFAULT_POOL_SIZE, LdapConnections, type LdapConnectionSettings } from './connections.js';
 import {
   authenticate,
   checkLdapAttribute,
@@ -67,6 +67,8 @@ export interface LdapServerSettings {
   retries: number;
   retryDelayMs: number;
   poolTtlMs: number;
+  /** `AuthTsLDAPPoolSize`: connections per server and pool (service / user binds). */
+  poolSize: number;
 }
 
 /** The user LDAP found for this request (authn or an authz-time lookup), and the password for *AsUser. */
@@ -167,7 +169,8 @@ interface UserList {
 /**
  * Creates the `authnz_ldap` module (with mod_ldap's server directives). Each loaded
  * configuration gets its own connection pools, made on first use from its server settings;
- * `close()` closes them all (the next request opens new ones).
+ * `release` (`Config.close()`) closes that configuration's, `close()` closes them all (the next
+ * request opens new ones).
  *
  * @example
  * ```ts
@@ -183,7 +186,8 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
     const server = req.serverSettings(module);
     let pool = pools.get(server);
     if (!pool) {
-      const settings: LdapConnectionSettings = { ...server, ca: server.ca };
+      const { poolSize, ...rest } = server;
+      const settings: LdapConnectionSettings = { ...rest, ca: server.ca, maxPerKey: poolSize };
       pool = new LdapConnections(settings);
       pools.set(server, pool);
     }
@@ -407,6 +411,7 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
       retries: DEFAULT_CONNECTION_SETTINGS.retries,
       retryDelayMs: DEFAULT_CONNECTION_SETTINGS.retryDelayMs,
       poolTtlMs: DEFAULT_CONNECTION_SETTINGS.poolTtlMs,
+      poolSize: DEFAULT_POOL_SIZE,
     }),
     directives: [
       dirDirective('AuthLDAPURL', 'AuthLDAPURL url [NONE|SSL|TLS|STARTTLS]', 1, 2, (ctx, s, [url, mode]) => {
@@ -494,6 +499,9 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
         const n = intArg(ctx, v!, -1);
         s.poolTtlMs = n === -1 ? -1 : n * 1000;
       }),
+      serverDirective('AuthTsLDAPPoolSize', 'AuthTsLDAPPoolSize number', 1, 1, (ctx, s, [v]) => {
+        s.poolSize = intArg(ctx, v!, 1);
+      }),
       noop('LDAPCacheEntries', 'LDAPCacheEntries number', 'server'),
       noop('LDAPCacheTTL', 'LDAPCacheTTL seconds', 'server'),
       noop('LDAPOpCacheEntries', 'LDAPOpCacheEntries number', 'server'),
@@ -512,6 +520,13 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
           view.error(where, 'AuthLDAPSearchAsUser', 'CONFIG_BAD_ARGUMENT', 'AuthLDAPSearchAsUser / AuthLDAPCompareAsUser need an AuthLDAPURL in the same section');
         }
       }
+    },
+    // Config.close(): only this configuration's pools (a newer configuration keeps its own).
+    release: async function releaseAuthnzLdap(config): Promise<void> {
+      const server = config.serverSettings(module);
+      const pool = pools.get(server);
+      pools.delete(server);
+      await pool?.close();
     },
     close: async function closeAuthnzLdap(): Promise<void> {
       const all = [...pools.values()];
