@@ -155,17 +155,28 @@ function isFormPost(req: AuthRequest): boolean {
   return type !== undefined && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
 }
 
+/** The `AUTHENTICATE_*` values of each claims object (a cached grant shares its claims across requests). */
+const claimEnvOf = new WeakMap<object, readonly (readonly [string, string])[]>();
+
 /** Claims whose names are plain words become `AUTHENTICATE_<NAME>` values, as mod_authnz_ldap's attributes. */
 function setClaimEnv(req: AuthRequest, claims: Readonly<Record<string, unknown>>): void {
-  for (const [name, value] of Object.entries(claims)) {
-    if (!/^[A-Za-z0-9_]+$/.test(name) || value === null || value === undefined) continue;
-    let text: string;
-    if (typeof value === 'string') text = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) text = value.join(' ');
-    else text = JSON.stringify(value);
-    req.env.set(`AUTHENTICATE_${name.toUpperCase()}`, text);
+  let values = claimEnvOf.get(claims);
+  if (values === undefined) {
+    const list: (readonly [string, string])[] = [];
+    for (const [name, value] of Object.entries(claims)) {
+      if (!/^[A-Za-z0-9_]+$/.test(name) || value === null || value === undefined) continue;
+      let text: string;
+      if (typeof value === 'string') text = value;
+      else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
+      else if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) text = value.join(' ');
+      else text = JSON.stringify(value);
+      list.push([`AUTHENTICATE_${name.toUpperCase()}`, text]);
+    }
+    values = list;
+    // Only frozen claims are remembered: a mutable object could change after the first request.
+    if (Object.isFrozen(claims)) claimEnvOf.set(claims, values);
   }
+  for (const [name, text] of values) req.env.set(name, text);
 }
 
 /** With no `AuthBearerProvider`, the `jwt` provider. */

@@ -417,4 +417,19 @@ describe('AuthType Bearer through authts serve', () => {
     const both = await http('POST', `/api/data.txt?access_token=${token}`, { 'content-type': 'application/x-www-form-urlencoded' }, `access_token=${token}`);
     expect(both).toMatchObject({ status: 400, challenge: expect.stringContaining('more than one way') });
   });
+
+  it('with the token cached (AuthTsJwtCache On by default), tokens sharing its prefix are still refused, and Require still decides', async () => {
+    const token = await mint(rsa, { sub: 'alice', scope: 'read' });
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    for (let i = 0; i < 3; i++) expect((await http('GET', '/api/data.txt', { authorization: `Bearer ${token}` })).status).toBe(200);
+    const escalated = `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', scope: 'read', exp: epoch() + 600 })).toString('base64url')}.${sig}`;
+    const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+    for (const bad of [escalated, flipped, `${h}.${p}.${sig.slice(0, -4)}`]) {
+      expect(await http('GET', '/api/data.txt', { authorization: `Bearer ${bad}` })).toMatchObject({ status: 401, challenge: expect.stringContaining('error="invalid_token"') });
+    }
+    // A cached token that lacks the scope is still refused by Require (403), every time.
+    const noScope = await mint(rsa, { sub: 'alice', scope: 'write' });
+    for (let i = 0; i < 2; i++) expect((await http('GET', '/api/data.txt', { authorization: `Bearer ${noScope}` })).status).toBe(403);
+    expect((await http('GET', '/api/data.txt', { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
 });

@@ -15,11 +15,13 @@ import { silentLogger, type Logger } from '../../log.js';
 import type { TokenChecker, TokenResult } from '../../module.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_MIN_BYTES, isHmac, isJwsAlgorithm, KeyError, parseKeyText, type JwsAlgorithm, type VerifyKey } from './keys.js';
 import { DEFAULT_REMOTE_OPTIONS, discoverJwksUri, isSafeKeyUrl, RemoteKeySet, type RemoteKeySetOptions } from './remote.js';
+import { checkTokenCached, DEFAULT_CACHE_ENTRIES, MAX_CACHE_ENTRIES, scopeOf, VerifiedTokenCache } from './cache.js';
 import { DEFAULT_POLICY, verifyJwt, type JwtPolicy } from './verify.js';
 
 export { authnzJwt, createAuthnzJwtModule, tokenScopes, type AuthnzJwtSettings, type AuthnzJwtServerSettings, type AuthnzJwtModuleOptions, type KeySpec } from './module.js';
 export { JWS_ALGORITHMS, parseKeyText, type JwsAlgorithm, type VerifyKey } from './keys.js';
 export type { JwtPolicy } from './verify.js';
+export { DEFAULT_CACHE_ENTRIES, VerifiedTokenCache, type TokenCacheStats } from './cache.js';
 
 /**
  * Options of {@link jwtProvider}; the directive each one mirrors is named. At least one of
@@ -59,6 +61,10 @@ export interface JwtProviderOptions {
   readonly keysMaxAge?: number;
   readonly keysCooldown?: number;
   readonly keysTimeout?: number;
+  /** `AuthTsJwtCache`: remember verified tokens (default `true`); see docs/providers/jwt.md. */
+  readonly cache?: boolean;
+  /** `AuthTsJwtCacheEntries`: the most tokens remembered (default 10000). */
+  readonly cacheEntries?: number;
   /** The clock (ms since the epoch; default `Date.now`). */
   readonly now?: () => number;
   /** Where key-set failures are logged (never a token). */
@@ -76,6 +82,8 @@ export interface JwtProviderOptions {
  */
 export interface JwtTokenChecker extends TokenChecker {
   readonly keySets: readonly RemoteKeySet[];
+  /** The cache of verified tokens (`undefined` with `cache: false`): `stats()` for monitoring. */
+  readonly cache: VerifiedTokenCache | undefined;
 }
 
 function misuse(message: string): TypeError {
@@ -205,18 +213,26 @@ export async function jwtProvider(options: JwtProviderOptions): Promise<JwtToken
     maxAgeSec: options.maxAge === undefined ? undefined : seconds('maxAge', options.maxAge, 1, 0),
     userClaim: options.userClaim ?? DEFAULT_POLICY.userClaim,
   });
+  if (options.cache !== undefined && typeof options.cache !== 'boolean') throw misuse('options.cache must be true or false');
+  const entries = seconds('cacheEntries', options.cacheEntries, 1, DEFAULT_CACHE_ENTRIES);
+  if (entries > MAX_CACHE_ENTRIES) throw misuse(`options.cacheEntries must be at most ${MAX_CACHE_ENTRIES}`);
   const sources = Object.freeze({ local: Object.freeze(local), secret, remotes: Object.freeze(remotes) });
+  const cache = options.cache === false ? undefined : new VerifiedTokenCache(entries);
+  const scope = scopeOf(policy, sources);
   let closed = false;
   return Object.freeze({
     name: 'jwt',
     keySets: sources.remotes,
+    cache,
     async checkToken(token: string): Promise<TokenResult> {
       if (closed) throw new TypeError('jwtProvider: checkToken after close()');
       if (typeof token !== 'string') throw new TypeError('jwtProvider: checkToken(token) takes the token as a string');
-      return verifyJwt(token, policy, sources, now());
+      if (cache === undefined) return verifyJwt(token, policy, sources, now());
+      return checkTokenCached(token, policy, sources, now(), cache, scope);
     },
     async close(): Promise<void> {
       closed = true;
+      cache?.clear();
     },
   });
 }

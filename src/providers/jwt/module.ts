@@ -8,11 +8,13 @@ import { resolve } from 'node:path';
 import { claimValue, claimValues, tokenClaims } from '../../authn/claims.js';
 import { noteMissingScopes } from '../../authn/bearer.js';
 import { splitUserList } from '../../authz/user.js';
+import { parseOnOff } from '../../config/args.js';
 import { AuthTsError } from '../../errors.js';
 import type { AuthnProvider, AuthzProvider, AuthzResult, DirectiveContext, Module, TokenResult } from '../../module.js';
 import type { AuthRequest } from '../../request.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_MIN_BYTES, isHmac, isJwsAlgorithm, KeyError, parseKeyText, readSecret, type JwsAlgorithm, type VerifyKey } from './keys.js';
 import { DEFAULT_REMOTE_OPTIONS, discoverJwksUri, isSafeKeyUrl, RemoteKeySet } from './remote.js';
+import { checkTokenCached, DEFAULT_CACHE_ENTRIES, MAX_CACHE_ENTRIES, scopeOf, VerifiedTokenCache } from './cache.js';
 import { DEFAULT_POLICY, verifyJwt, type JwtPolicy, type KeySources } from './verify.js';
 
 /** One argument of `AuthTsJwtKeys`: keys read at load, or a JWKS URL fetched when needed. @example `const spec: KeySpec = { kind: 'url', url: 'https://idp.example.org/jwks' };` */
@@ -36,6 +38,8 @@ export interface AuthnzJwtSettings {
   type: string | null | undefined;
   maxTokenBytes: number | undefined;
   maxAgeSec: number | undefined;
+  /** `AuthTsJwtCache` (default On). */
+  cache: boolean | undefined;
 }
 
 /** Server-wide settings: how remote key sets are refreshed, and the sets themselves. @example `req.serverSettings(authnzJwt).cooldownMs` → `30000` by default */
@@ -43,8 +47,17 @@ export interface AuthnzJwtServerSettings {
   maxAgeMs: number;
   cooldownMs: number;
   timeoutMs: number;
+  /** `AuthTsJwtCacheEntries`: the capacity of the cache of verified tokens; 0 turns it off. */
+  cacheEntries: number;
   /** The remote sets of this configuration, one per URL or issuer, shared by every section. */
   readonly remotes: Map<string, RemoteKeySet>;
+}
+
+/** What a section's settings compile to: the policy, the keys, and the cache scope (`undefined`: `AuthTsJwtCache Off`). */
+interface Compiled {
+  readonly policy: JwtPolicy;
+  readonly sources: KeySources;
+  readonly scope: string | undefined;
 }
 
 /** Options of {@link createAuthnzJwtModule}. @example `const options: AuthnzJwtModuleOptions = { now: () => Date.parse('2030-01-01') };` */
@@ -55,14 +68,14 @@ export interface AuthnzJwtModuleOptions {
 
 const SETTING_KEYS: readonly (keyof AuthnzJwtSettings)[] = [
   'keys', 'secret', 'discovery', 'issuers', 'audiences', 'algorithms', 'clockSkewSec', 'userClaim',
-  'requiredClaims', 'type', 'maxTokenBytes', 'maxAgeSec',
+  'requiredClaims', 'type', 'maxTokenBytes', 'maxAgeSec', 'cache',
 ];
 
 function emptySettings(): AuthnzJwtSettings {
   return {
     keys: undefined, secret: undefined, discovery: undefined, issuers: undefined, audiences: undefined,
     algorithms: undefined, clockSkewSec: undefined, userClaim: undefined, requiredClaims: undefined,
-    type: undefined, maxTokenBytes: undefined, maxAgeSec: undefined,
+    type: undefined, maxTokenBytes: undefined, maxAgeSec: undefined, cache: undefined,
   };
 }
 
@@ -168,7 +181,17 @@ export function createAuthnzJwtModule(options: AuthnzJwtModuleOptions = {}): Mod
   if (options === null || typeof options !== 'object') throw new TypeError('createAuthnzJwtModule: options must be an object');
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('createAuthnzJwtModule: options.now must be a function');
   const now = options.now ?? Date.now;
-  const compiled = new WeakMap<AuthnzJwtSettings, { policy: JwtPolicy; sources: KeySources }>();
+  const compiled = new WeakMap<AuthnzJwtSettings, Compiled>();
+  /** The cache of verified tokens of each loaded configuration (made at its first token). */
+  const caches = new WeakMap<AuthnzJwtServerSettings, VerifiedTokenCache>();
+
+  function tokenCache(req: AuthRequest): VerifiedTokenCache | undefined {
+    const server = req.serverSettings(module);
+    if (server.cacheEntries === 0) return undefined;
+    let cache = caches.get(server);
+    if (!cache) caches.set(server, (cache = new VerifiedTokenCache(server.cacheEntries)));
+    return cache;
+  }
 
   function remoteSet(req: AuthRequest, key: string, make: (server: AuthnzJwtServerSettings) => () => Promise<string>): RemoteKeySet {
     const server = req.serverSettings(module);
@@ -188,7 +211,7 @@ export function createAuthnzJwtModule(options: AuthnzJwtModuleOptions = {}): Mod
   }
 
   /** Policy and key sources for the merged settings of `req` (memoized per settings object). */
-  function compile(req: AuthRequest): { policy: JwtPolicy; sources: KeySources } {
+  function compile(req: AuthRequest): Compiled {
     const s = req.settings(module);
     const memo = compiled.get(s);
     if (memo) return memo;
@@ -218,18 +241,21 @@ export function createAuthnzJwtModule(options: AuthnzJwtModuleOptions = {}): Mod
       maxAgeSec: s.maxAgeSec ?? DEFAULT_POLICY.maxAgeSec,
       userClaim: s.userClaim ?? DEFAULT_POLICY.userClaim,
     };
-    const result = { policy, sources: { local, secret, remotes } };
+    const sources: KeySources = { local, secret, remotes };
+    const result: Compiled = { policy, sources, scope: s.cache === false ? undefined : scopeOf(policy, sources) };
     compiled.set(s, result);
     return result;
   }
 
   const jwtAuthn: AuthnProvider = {
     async checkToken(req: AuthRequest, token: string): Promise<TokenResult> {
-      const { policy, sources } = compile(req);
+      const { policy, sources, scope } = compile(req);
       if (sources.local.length === 0 && sources.secret === undefined && sources.remotes.length === 0) {
         throw new AuthTsError('JWT_KEYS_UNAVAILABLE', 'no AuthTsJwtKeys, AuthTsJwtSecret or AuthTsJwtDiscovery applies to this request');
       }
-      return verifyJwt(token, policy, sources, now());
+      const cache = scope === undefined ? undefined : tokenCache(req);
+      if (cache === undefined || scope === undefined) return verifyJwt(token, policy, sources, now());
+      return checkTokenCached(token, policy, sources, now(), cache, scope);
     },
   };
 
@@ -254,6 +280,7 @@ export function createAuthnzJwtModule(options: AuthnzJwtModuleOptions = {}): Mod
       maxAgeMs: DEFAULT_REMOTE_OPTIONS.maxAgeMs,
       cooldownMs: DEFAULT_REMOTE_OPTIONS.cooldownMs,
       timeoutMs: DEFAULT_REMOTE_OPTIONS.timeoutMs,
+      cacheEntries: DEFAULT_CACHE_ENTRIES,
       remotes: new Map(),
     }),
     authnProviders: { jwt: jwtAuthn },
@@ -386,6 +413,26 @@ export function createAuthnzJwtModule(options: AuthnzJwtModuleOptions = {}): Mod
         syntax: 'AuthTsJwtMaxAge seconds',
         apply(ctx, [value]) {
           ctx.dir(module).maxAgeSec = integerArg(ctx, value!, 1, 31_536_000, 'seconds');
+        },
+      },
+      {
+        name: 'AuthTsJwtCache',
+        context: 'section',
+        minArgs: 1,
+        maxArgs: 1,
+        syntax: 'AuthTsJwtCache On|Off',
+        apply(ctx, [value]) {
+          ctx.dir(module).cache = parseOnOff(ctx, value!);
+        },
+      },
+      {
+        name: 'AuthTsJwtCacheEntries',
+        context: 'server',
+        minArgs: 1,
+        maxArgs: 1,
+        syntax: 'AuthTsJwtCacheEntries entries',
+        apply(ctx, [value]) {
+          ctx.server(module).cacheEntries = integerArg(ctx, value!, 0, MAX_CACHE_ENTRIES, 'entries');
         },
       },
       {

@@ -123,7 +123,10 @@ export class RemoteKeySet {
   readonly label: string;
   /** How many fetches were started (for tests and diagnostics). */
   fetches = 0;
-  /** Changes every time a fetch brings keys: a cache of verified tokens compares it. */
+  /**
+   * Changes every time a fetch brings keys that differ from the ones held (a refresh that brings
+   * the same keys keeps {@link RemoteKeySet.current} as it is).
+   */
   generation = 0;
   readonly #resolveUrl: () => Promise<string>;
   readonly #options: RemoteKeySetOptions;
@@ -137,6 +140,26 @@ export class RemoteKeySet {
     this.label = label;
     this.#resolveUrl = resolveUrl;
     this.#options = options;
+  }
+
+  /**
+   * The keys held now (`undefined` before the first successful fetch). The array is replaced,
+   * never changed, when a fetch brings different keys: the cache of verified tokens keeps the
+   * array its token's key came from and compares identities to notice a rotation.
+   */
+  get current(): readonly VerifyKey[] | undefined {
+    return this.#keys;
+  }
+
+  /**
+   * Starts a background refresh when the set is older than `maxAgeMs` and the cooldown allows
+   * one, as {@link RemoteKeySet.keys} does; never waits. A cache hit calls it, so that a key
+   * removed by the issuer is noticed even when every request is answered from the cache.
+   */
+  refreshIfDue(): void {
+    if (this.#keys === undefined || this.#inflight) return;
+    const now = this.#options.now();
+    if (now - this.#fetchedAt >= this.#options.maxAgeMs && now - this.#attemptAt >= this.#options.cooldownMs) void this.#refresh();
   }
 
   /**
@@ -174,10 +197,12 @@ export class RemoteKeySet {
       try {
         const url = await this.#resolveUrl();
         const keys = parseRemoteJwks(await fetchJson(url, this.#options.timeoutMs, this.#options.maxBytes), url);
-        this.#keys = Object.freeze(keys);
+        if (this.#keys === undefined || !sameKeys(this.#keys, keys)) {
+          this.#keys = Object.freeze(keys);
+          this.generation++;
+        }
         this.#fetchedAt = this.#options.now();
         this.#lastError = undefined;
-        this.generation++;
       } catch (err) {
         this.#lastError = err;
         if (this.#keys !== undefined) {
@@ -192,6 +217,14 @@ export class RemoteKeySet {
     this.#inflight = run();
     return this.#inflight;
   }
+}
+
+/** True when two key lists hold the same keys, in the same order, with the same `kid` and `alg`. */
+function sameKeys(a: readonly VerifyKey[], b: readonly VerifyKey[]): boolean {
+  return a.length === b.length && a.every((k, i) => {
+    const o = b[i]!;
+    return k.kid === o.kid && k.alg === o.alg && k.kty === o.kty && k.crv === o.crv && k.key.equals(o.key);
+  });
 }
 
 function errorText(err: unknown): string {

@@ -83,6 +83,26 @@ function denied(reason: string): TokenResult {
 }
 
 /**
+ * Where the key that verified a token came from: a remote set and the exact key list (array
+ * identity) it was taken from, or `undefined` for a local key or the HMAC secret (fixed for the
+ * life of a configuration). The cache of verified tokens drops an entry when its set no longer
+ * holds that list.
+ *
+ * @example
+ * ```ts
+ * const { answer, origin } = await verifyJwtDetailed(token, policy, sources, Date.now());
+ * const rotated = origin !== undefined && origin.set.current !== origin.keys;
+ * ```
+ */
+export type KeyOrigin = { readonly set: RemoteKeySet; readonly keys: readonly VerifyKey[] } | undefined;
+
+/** A key that may verify a token, and where it came from. */
+interface Candidate {
+  readonly key: VerifyKey['key'] | Uint8Array;
+  readonly origin: KeyOrigin;
+}
+
+/**
  * Verifies `token` under `policy` with the keys of `sources` at time `nowMs`. Answers
  * `granted` (user and claims), `denied` (with a reason fit for `error_description`), or
  * `not-found` (no configured key fits the token). Throws `AuthTsError('JWT_KEYS_UNAVAILABLE')`
@@ -94,23 +114,43 @@ function denied(reason: string): TokenResult {
  * ```
  */
 export async function verifyJwt(token: string, policy: JwtPolicy, sources: KeySources, nowMs: number): Promise<TokenResult> {
-  if (token.length > policy.maxTokenBytes) return denied(`the token is longer than ${policy.maxTokenBytes} bytes`);
+  return (await verifyJwtDetailed(token, policy, sources, nowMs)).answer;
+}
+
+/**
+ * {@link verifyJwt}, also telling where the verifying key came from ({@link KeyOrigin}; set only
+ * when the answer is `granted`). The claims of a granted answer are deeply frozen: a cached
+ * answer is shared by every request that presents the same token.
+ *
+ * @example
+ * ```ts
+ * const { answer, origin } = await verifyJwtDetailed(token, policy, sources, Date.now());
+ * ```
+ */
+export async function verifyJwtDetailed(
+  token: string,
+  policy: JwtPolicy,
+  sources: KeySources,
+  nowMs: number,
+): Promise<{ readonly answer: TokenResult; readonly origin: KeyOrigin }> {
+  const answer = (result: TokenResult): { answer: TokenResult; origin: KeyOrigin } => ({ answer: result, origin: undefined });
+  if (token.length > policy.maxTokenBytes) return answer(denied(`the token is longer than ${policy.maxTokenBytes} bytes`));
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => B64URL_SEGMENT.test(p))) return denied('the token is not a signed JWT');
+  if (parts.length !== 3 || !parts.every((p) => B64URL_SEGMENT.test(p))) return answer(denied('the token is not a signed JWT'));
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(token);
   } catch {
-    return denied('the token header is malformed');
+    return answer(denied('the token header is malformed'));
   }
   const alg = header.alg;
   if (typeof alg !== 'string' || !(policy.algorithms as readonly string[]).includes(alg)) {
-    return denied('the token algorithm is not accepted');
+    return answer(denied('the token algorithm is not accepted'));
   }
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const candidates = await candidateKeys(alg, kid, sources);
   if (candidates.length === 0) {
-    return { result: 'not-found', reason: kid === undefined ? 'no key of this server fits the token' : 'the token key id is unknown' };
+    return answer({ result: 'not-found', reason: kid === undefined ? 'no key of this server fits the token' : 'the token key id is unknown' });
   }
   const options: JWTVerifyOptions = {
     algorithms: [alg],
@@ -122,43 +162,54 @@ export async function verifyJwt(token: string, policy: JwtPolicy, sources: KeySo
     ...(policy.type !== undefined ? { typ: policy.type } : {}),
     ...(policy.maxAgeSec !== undefined ? { maxTokenAge: policy.maxAgeSec } : {}),
   };
-  for (const key of candidates.slice(0, MAX_CANDIDATES)) {
+  for (const { key, origin } of candidates.slice(0, MAX_CANDIDATES)) {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key, options));
     } catch (err) {
       if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof TypeError) continue;
-      return denied(describeJoseError(err));
+      return answer(denied(describeJoseError(err)));
     }
     const iat = payload['iat'];
-    if (typeof iat === 'number' && iat > nowMs / 1000 + policy.clockSkewSec) return denied('the token was issued in the future');
+    if (typeof iat === 'number' && iat > nowMs / 1000 + policy.clockSkewSec) return answer(denied('the token was issued in the future'));
     const user = userOf(payload[policy.userClaim]);
-    if (user === undefined) return denied(`the token has no usable "${printable(policy.userClaim)}" claim`);
-    return { result: 'granted', user, claims: Object.freeze(payload) };
+    if (user === undefined) return answer(denied(`the token has no usable "${printable(policy.userClaim)}" claim`));
+    return { answer: Object.freeze({ result: 'granted', user, claims: deepFreeze(payload) }), origin };
   }
-  return denied('the token signature is invalid');
+  return answer(denied('the token signature is invalid'));
 }
 
 /** The keys that may verify a token with `alg` and `kid`, chosen by this server only. */
-async function candidateKeys(alg: string, kid: string | undefined, sources: KeySources): Promise<readonly (VerifyKey['key'] | Uint8Array)[]> {
+async function candidateKeys(alg: string, kid: string | undefined, sources: KeySources): Promise<readonly Candidate[]> {
   if (isHmac(alg)) {
     const secret = sources.secret;
-    return secret && secret.length >= (HMAC_MIN_BYTES[alg] ?? Infinity) ? [secret] : [];
+    return secret && secret.length >= (HMAC_MIN_BYTES[alg] ?? Infinity) ? [{ key: secret, origin: undefined }] : [];
   }
-  let pool: VerifyKey[] = sources.local.filter((k) => keyFits(k, alg));
+  let pool: { readonly k: VerifyKey; readonly origin: KeyOrigin }[] = sources.local.filter((k) => keyFits(k, alg)).map((k) => ({ k, origin: undefined }));
   let failure: unknown;
   for (const remote of sources.remotes) {
     try {
-      pool = pool.concat((await remote.keys(kid)).filter((k) => keyFits(k, alg)));
+      const keys = await remote.keys(kid);
+      const origin = { set: remote, keys };
+      pool = pool.concat(keys.filter((k) => keyFits(k, alg)).map((k) => ({ k, origin })));
     } catch (err) {
       failure ??= err;
     }
   }
-  let chosen = kid === undefined ? pool : pool.filter((k) => k.kid === kid);
+  let chosen = kid === undefined ? pool : pool.filter((c) => c.k.kid === kid);
   // A locally configured key without a kid (a PEM file) verifies tokens whatever their kid.
-  if (chosen.length === 0 && kid !== undefined) chosen = pool.filter((k) => k.kid === undefined && sources.local.includes(k));
+  if (chosen.length === 0 && kid !== undefined) chosen = pool.filter((c) => c.k.kid === undefined && sources.local.includes(c.k));
   if (chosen.length === 0 && failure !== undefined) throw failure;
-  return chosen.map((k) => k.key);
+  return chosen.map((c) => ({ key: c.k.key, origin: c.origin }));
+}
+
+/** Freezes a JSON value and everything in it (claims are parsed JSON: no cycles). */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** The user named by a claim: a non-empty string (or an integer) without control characters. */
