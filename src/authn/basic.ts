@@ -1,8 +1,8 @@
-import { parseOnOff } from '../config/args.js';
+import { onOffDirective } from '../config/args.js';
 import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
-import { authName, authType, quoteParam } from './core.js';
+import { authName, authType, providerListDirective, quoteParam } from './core.js';
 
 /** mod_auth_basic's per-section settings. */
 export interface AuthBasicSettings {
@@ -136,32 +136,12 @@ export const authBasic: Module<AuthBasicSettings> = {
   }),
   authSchemes: [{ name: 'Basic', noteAuthFailure: noteBasicAuthFailure }],
   directives: [
-    {
-      name: 'AuthBasicProvider',
-      context: 'section',
-      minArgs: 1,
-      syntax: 'AuthBasicProvider provider-name [provider-name] ...',
-      apply(ctx, args) {
-        ctx.dir(authBasic).providers = args.map((name) => {
-          const ref = ctx.authnProvider(name);
-          if (!ref) return ctx.error('CONFIG_UNKNOWN_PROVIDER', `Unknown Authn provider: ${name}`);
-          if (!ref.provider.checkPassword) {
-            ctx.error('CONFIG_UNKNOWN_PROVIDER', `The '${name}' Authn provider doesn't support Basic Authentication`);
-          }
-          return ref;
-        });
-      },
-    },
-    {
-      name: 'AuthBasicAuthoritative',
-      context: 'section',
-      minArgs: 1,
-      maxArgs: 1,
-      syntax: 'AuthBasicAuthoritative On|Off',
-      apply(ctx, [value]) {
-        ctx.dir(authBasic).authoritative = parseOnOff(ctx, value!);
-      },
-    },
+    providerListDirective('AuthBasicProvider', 'Basic', 'checkPassword', (ctx, providers) => {
+      ctx.dir(authBasic).providers = providers;
+    }),
+    onOffDirective('AuthBasicAuthoritative', 'section', (ctx, on) => {
+      ctx.dir(authBasic).authoritative = on;
+    }),
   ],
   hooks: [{ phase: 'authn', order: 10, handler: authenticateBasic }],
 };

@@ -12,13 +12,13 @@
  *
  * httpd 2.4 has no Bearer scheme; the directive names follow httpd trunk's mod_auth_bearer.
  */
-import { parseOnOff } from '../config/args.js';
+import { onOffDirective } from '../config/args.js';
 import { AuthTsError } from '../errors.js';
 import type { AuthnProviderRef, Module, TokenResult } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
 import { setTokenClaims } from './claims.js';
-import { authName, authType, quoteParam } from './core.js';
+import { authName, authType, providerListDirective, quoteParam } from './core.js';
 
 /** auth_bearer's per-section settings. @example `req.settings(authBearer).allowQueryToken` → `true` with `AuthTsJwtAllowQueryToken On` */
 export interface AuthBearerSettings {
@@ -260,42 +260,15 @@ export const authBearer: Module<AuthBearerSettings> = {
   }),
   authSchemes: [{ name: 'Bearer', noteAuthFailure: (req) => noteBearerChallenge(req), authzFailure: bearerAuthzFailure }],
   directives: [
-    {
-      name: 'AuthBearerProvider',
-      context: 'section',
-      minArgs: 1,
-      syntax: 'AuthBearerProvider provider-name [provider-name] ...',
-      apply(ctx, args) {
-        ctx.dir(authBearer).providers = args.map((name) => {
-          const ref = ctx.authnProvider(name);
-          if (!ref) return ctx.error('CONFIG_UNKNOWN_PROVIDER', `Unknown Authn provider: ${name}`);
-          if (!ref.provider.checkToken) {
-            ctx.error('CONFIG_UNKNOWN_PROVIDER', `The '${name}' Authn provider doesn't support Bearer Authentication`);
-          }
-          return ref;
-        });
-      },
-    },
-    {
-      name: 'AuthTsJwtAllowQueryToken',
-      context: 'section',
-      minArgs: 1,
-      maxArgs: 1,
-      syntax: 'AuthTsJwtAllowQueryToken On|Off',
-      apply(ctx, [value]) {
-        ctx.dir(authBearer).allowQueryToken = parseOnOff(ctx, value!);
-      },
-    },
-    {
-      name: 'AuthTsJwtAllowFormToken',
-      context: 'section',
-      minArgs: 1,
-      maxArgs: 1,
-      syntax: 'AuthTsJwtAllowFormToken On|Off',
-      apply(ctx, [value]) {
-        ctx.dir(authBearer).allowFormToken = parseOnOff(ctx, value!);
-      },
-    },
+    providerListDirective('AuthBearerProvider', 'Bearer', 'checkToken', (ctx, providers) => {
+      ctx.dir(authBearer).providers = providers;
+    }),
+    onOffDirective('AuthTsJwtAllowQueryToken', 'section', (ctx, on) => {
+      ctx.dir(authBearer).allowQueryToken = on;
+    }),
+    onOffDirective('AuthTsJwtAllowFormToken', 'section', (ctx, on) => {
+      ctx.dir(authBearer).allowFormToken = on;
+    }),
   ],
   hooks: [{ phase: 'authn', order: 10, handler: authenticateBearer }],
 };

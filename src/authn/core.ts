@@ -1,4 +1,4 @@
-import type { Module } from '../module.js';
+import type { AuthnProvider, AuthnProviderRef, DirectiveContext, DirectiveSpec, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
 import { requestConfig } from '../request-state.js';
 
@@ -42,6 +42,44 @@ export function quoteParam(value: string): string {
  * mod_authn_core: `AuthType`, `AuthName`, `<AuthnProviderAlias>`, and the last authn hook that
  * fails a request whose AuthType no scheme handled (500, as httpd's `authenticate_no_user`).
  */
+/**
+ * `Auth<Scheme>Provider name…` (`AuthBasicProvider`, `AuthBearerProvider`): each name must be a
+ * registered authn provider (aliases included) that can do what the scheme asks of it
+ * (`checkPassword` for Basic, `checkToken` for Bearer), with httpd's messages otherwise; `set`
+ * stores the chain, in order.
+ *
+ * @example
+ * ```ts
+ * providerListDirective('AuthBasicProvider', 'Basic', 'checkPassword', (ctx, refs) => {
+ *   ctx.dir(authBasic).providers = refs;
+ * });
+ * ```
+ */
+export function providerListDirective(
+  name: string,
+  scheme: string,
+  needs: keyof AuthnProvider,
+  set: (ctx: DirectiveContext, providers: AuthnProviderRef[]) => void,
+): DirectiveSpec {
+  return {
+    name,
+    context: 'section',
+    minArgs: 1,
+    syntax: `${name} provider-name [provider-name] ...`,
+    apply(ctx, args) {
+      const refs = args.map((providerName) => {
+        const ref = ctx.authnProvider(providerName);
+        if (!ref) return ctx.error('CONFIG_UNKNOWN_PROVIDER', `Unknown Authn provider: ${providerName}`);
+        if (!ref.provider[needs]) {
+          ctx.error('CONFIG_UNKNOWN_PROVIDER', `The '${providerName}' Authn provider doesn't support ${scheme} Authentication`);
+        }
+        return ref;
+      });
+      set(ctx, refs);
+    },
+  };
+}
+
 export const authnCore: Module<AuthnCoreSettings> = {
   name: 'authn_core',
   createDirSettings: () => ({ type: undefined, name: undefined }),

@@ -6,7 +6,7 @@
  * `error`, `redirect`, `pass`). It is the one place in authts where callbacks become a promise
  * (DESIGN.md §6.5): {@link runStrategy}.
  */
-import { parseOnOff } from '../config/args.js';
+import { onOffDirective } from '../config/args.js';
 import { AuthTsError } from '../errors.js';
 import type { Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
@@ -491,16 +491,9 @@ export function passportModule(options: PassportModuleOptions): Module<PassportS
           ctx.dir(module).strategies = Object.freeze([...args]);
         },
       },
-      {
-        name: 'AuthTsPassportFormBody',
-        context: 'section',
-        minArgs: 1,
-        maxArgs: 1,
-        syntax: 'AuthTsPassportFormBody On|Off',
-        apply(ctx, [value]) {
-          ctx.dir(module).formBody = parseOnOff(ctx, value!);
-        },
-      },
+      onOffDirective('AuthTsPassportFormBody', 'section', (ctx, on) => {
+        ctx.dir(module).formBody = on;
+      }),
       {
         name: 'AuthTsPassportFormSize',
         context: 'section',

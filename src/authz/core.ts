@@ -1,4 +1,4 @@
-import { parseChoice, parseOnOff } from '../config/args.js';
+import { onOffDirective, parseChoice } from '../config/args.js';
 import type { AuthzProviderRef, DirectiveContext, Module, RequireParseContext } from '../module.js';
 import type { AuthRequest } from '../request.js';
 import { noteAuthFailure } from '../authn/core.js';
@@ -149,16 +149,9 @@ export const authzCore: Module<AuthzCoreSettings> = {
         ctx.dir(authzCore).merging = parseChoice(ctx, value!, ['Off', 'And', 'Or']).toLowerCase() as 'off' | 'and' | 'or';
       },
     },
-    {
-      name: 'AuthzSendForbiddenOnFailure',
-      context: 'section',
-      minArgs: 1,
-      maxArgs: 1,
-      syntax: 'AuthzSendForbiddenOnFailure On|Off',
-      apply(ctx, [value]) {
-        ctx.dir(authzCore).forbiddenOnFailure = parseOnOff(ctx, value!);
-      },
-    },
+    onOffDirective('AuthzSendForbiddenOnFailure', 'section', (ctx, on) => {
+      ctx.dir(authzCore).forbiddenOnFailure = on;
+    }),
   ],
   containers: [
     ...(['RequireAll', 'RequireAny', 'RequireNone'] as const).map((name) => ({

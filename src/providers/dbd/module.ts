@@ -6,7 +6,7 @@
  * Built in, so `authts serve` understands `AuthBasicProvider dbd`; the drivers (`pg`, `mysql2`,
  * `better-sqlite3`) are imported only when the first connection opens.
  */
-import { parseOnOff } from '../../config/args.js';
+import { onOffDirective } from '../../config/args.js';
 import { AuthTsError, type SourceLocation } from '../../errors.js';
 import type { AuthnProvider, AuthnResult, AuthzProvider, AuthzResult, DirectiveContext, Module } from '../../module.js';
 import { makeDummyHash, verifyPassword } from '../../passwords/index.js';
@@ -298,16 +298,9 @@ export function createDbdModules(): DbdModules {
           else limits.exptimeSeconds = n;
         },
       })),
-      {
-        name: 'DBDPersist',
-        context: 'server',
-        minArgs: 1,
-        maxArgs: 1,
-        syntax: 'DBDPersist On|Off',
-        apply(ctx, [value]) {
-          ctx.server(dbd).limits.persist = parseOnOff(ctx, value ?? '');
-        },
-      },
+      onOffDirective('DBDPersist', 'server', (ctx, on) => {
+        ctx.server(dbd).limits.persist = on;
+      }),
     ],
     checkConfig(view) {
       const server = view.serverSettings(dbd);

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { claimValue, claimValues, tokenClaims } from '../../authn/claims.js';
 import { noteMissingScopes } from '../../authn/bearer.js';
 import { splitUserList } from '../../authz/user.js';
-import { parseOnOff } from '../../config/args.js';
+import { onOffDirective } from '../../config/args.js';
 import { AuthTsError } from '../../errors.js';
 import type { AuthnProvider, AuthzProvider, AuthzResult, DirectiveContext, Module, TokenResult } from '../../module.js';
 import type { AuthRequest } from '../../request.js';
@@ -415,16 +415,9 @@ export function createAuthnzJwtModule(options: AuthnzJwtModuleOptions = {}): Mod
           ctx.dir(module).maxAgeSec = integerArg(ctx, value!, 1, 31_536_000, 'seconds');
         },
       },
-      {
-        name: 'AuthTsJwtCache',
-        context: 'section',
-        minArgs: 1,
-        maxArgs: 1,
-        syntax: 'AuthTsJwtCache On|Off',
-        apply(ctx, [value]) {
-          ctx.dir(module).cache = parseOnOff(ctx, value!);
-        },
-      },
+      onOffDirective('AuthTsJwtCache', 'section', (ctx, on) => {
+        ctx.dir(module).cache = on;
+      }),
       {
         name: 'AuthTsJwtCacheEntries',
         context: 'server',
