@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/serve.js';
 import { rawRequest } from '../services/http-client.js';
 import { startHttpd, type HttpdInstance } from '../services/httpd.js';
-import { BIND_DN, BIND_PASSWORD, GROUPS_DN, PEOPLE_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
+import { addAliasesAndReferrals, ALIASES_DN, BIND_DN, BIND_PASSWORD, GROUPS_DN, PEOPLE_DN, REFERRED_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
 import { startAuthtsBeside } from './peers.js';
 
 interface Row {
@@ -56,6 +56,14 @@ ${extra}
     // Without outer parentheses: httpd adds them (authts accepts both forms).
     loc('/filter', 'ldap-filter departmentNumber=dev'),
     loc('/forbid', 'ldap-user alice', '  AuthzSendForbiddenOnFailure On'),
+    // ou=aliases holds an alias of alice; ou=referred a referral to ou=people (addAliasesAndReferrals).
+    loc('/alias', 'valid-user', '', ALIASES_DN),
+    loc('/alias-never', 'valid-user', '  AuthLDAPDereferenceAliases never', ALIASES_DN),
+    loc('/referred', 'valid-user', '', REFERRED_DN),
+    // httpd applies LDAPReferrals only to a connection its section creates (uldap_connection_find
+    // does not match on it), and would reuse /referred's, which chases; another deref value
+    // gives this section a connection of its own there (searching changes nothing for ou=people).
+    loc('/referred-off', 'valid-user', '  LDAPReferrals Off\n  AuthLDAPDereferenceAliases searching', REFERRED_DN),
   ].join('\n');
 }
 
@@ -101,6 +109,11 @@ const rows: readonly Row[] = [
   { path: '/filter/x', auth: 'bob:bob-pw', status: 404 },
   { path: '/filter/x', auth: 'carol:carol-pw', status: 401 },
   { path: '/forbid/x', auth: 'bob:bob-pw', status: 403 },
+  { path: '/alias/x', auth: 'alice:alice-pw', status: 404 },
+  { path: '/alias-never/x', auth: 'alice:alice-pw', status: 401 },
+  { path: '/referred/x', auth: 'alice:alice-pw', status: 404 },
+  { path: '/referred/x', auth: 'alice:wrong', status: 401 },
+  { path: '/referred-off/x', auth: 'alice:alice-pw', status: 401 },
 ];
 
 let slapd: SlapdInstance;
@@ -110,6 +123,7 @@ let authtsUrl: string;
 
 beforeAll(async () => {
   slapd = await startSlapd();
+  await addAliasesAndReferrals(slapd);
   const config = authConfig(`127.0.0.1:${slapd.port}`);
   // httpd's children run as www-data: the CA goes into the instance directory, which they can read.
   httpd = await startHttpd({ config, modules: ['ldap', 'authnz_ldap'], files: { 'ldap-ca.crt': await readFile(slapd.caFile) } });

@@ -13,7 +13,7 @@ import type { Logger } from '../../src/log.js';
 import { ldapProvider } from '../../src/providers/ldap/index.js';
 import { DEFAULT_CONNECTION_SETTINGS, LdapConnections, ldapResultCode } from '../../src/providers/ldap/connections.js';
 import { parseLdapUrl } from '../../src/providers/ldap/url.js';
-import { BIND_DN, BIND_PASSWORD, JDOE_DN, PEOPLE_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
+import { addAliasesAndReferrals, ALIASES_DN, BASE_DN, BIND_DN, BIND_PASSWORD, JDOE_DN, PEOPLE_DN, REFERRED_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
 
 let slapd: SlapdInstance;
 let tmp: string;
@@ -557,5 +557,102 @@ describe('ldapProvider (standalone, authts/providers/ldap)', () => {
     await expect(ldapProvider({ url: 'ldap://h/dc=x', bindDN: 'cn=a' })).rejects.toThrow(/go together/);
     await expect(ldapProvider({ url: 'ldap://h/dc=x', retries: -2 })).rejects.toThrow(/retries/);
     await expect(ldapProvider(42 as never)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('aliases and referrals (httpd defaults: AuthLDAPDereferenceAliases always, LDAPReferrals On)', () => {
+  beforeAll(async () => {
+    // ou=aliases: uid=alias-of-alice → alice; ou=referred: a referral to ou=people on this
+    // slapd; ou=loop: a referral to itself. Added last: wide searches elsewhere would meet them.
+    await addAliasesAndReferrals(slapd, { loop: true });
+  });
+  const at = (base: string): string => `${slapd.url}/${base}?uid,mail?sub`;
+
+  it('dereferences aliases by default (always), finding the user through an alias entry', async () => {
+    const auth = await load(config({ url: at(ALIASES_DN), section: '  AuthLDAPRemoteUserIsDN On' }));
+    const v = await ask(auth, 'alice', 'alice-pw');
+    expect(v.status).toBe(200);
+    expect(v.user).toBe(`uid=alice,${PEOPLE_DN}`);
+    expect((await ask(auth, 'alice', 'wrong')).status).toBe(401);
+  });
+
+  it('AuthLDAPDereferenceAliases never|finding does not find the user through the alias; searching does', async () => {
+    const status = async (word: string): Promise<number> =>
+      (await ask(await load(config({ url: at(ALIASES_DN), section: `  AuthLDAPDereferenceAliases ${word}` })), 'alice', 'alice-pw')).status;
+    expect({ never: await status('never'), finding: await status('finding'), searching: await status('searching'), always: await status('always') })
+      .toEqual({ never: 401, finding: 401, searching: 200, always: 200 });
+  });
+
+  it('chases a search reference with the same bind, and the user binds on the server it points to', async () => {
+    const auth = await load(config({ url: at(REFERRED_DN), section: '  AuthLDAPRemoteUserIsDN On' }));
+    const from = (await slapd.log()).length;
+    const v = await ask(auth, 'alice', 'alice-pw');
+    expect(v.status).toBe(200);
+    expect(v.user).toBe(`uid=alice,${PEOPLE_DN}`);
+    expect(Object.fromEntries(v.env)).toMatchObject({ AUTHENTICATE_UID: 'alice', AUTHENTICATE_MAIL: 'alice@example.org' });
+    const log = await logSince(from);
+    // The chased search ran as the service account (anonymous may not read ou=people here).
+    expect(log).toMatch(new RegExp(`SRCH base="${PEOPLE_DN}"`));
+    expect((await ask(auth, 'alice', 'wrong')).status).toBe(401);
+    expect((await ask(auth, 'nobody', 'x')).status).toBe(401);
+    // Require ldap-attribute compares on the entry, where the referral led.
+    const authz = await load(config({ url: at(REFERRED_DN), require: 'ldap-attribute employeeType=active' }));
+    expect((await ask(authz, 'alice', 'alice-pw')).status).toBe(200);
+    expect((await ask(authz, 'dave', 'dave-pw')).status).toBe(401);
+  });
+
+  it('LDAPReferrals Off does not chase; default chases anonymously (libldap without httpd rebind)', async () => {
+    const off = await load(config({ url: at(REFERRED_DN), section: '  LDAPReferrals Off' }));
+    expect((await ask(off, 'alice', 'alice-pw')).status).toBe(401);
+    // Anonymous may not read ou=people in this directory: the anonymous chase finds nobody.
+    const sdk = await load(config({ url: at(REFERRED_DN), section: '  LDAPReferrals default' }));
+    expect((await ask(sdk, 'alice', 'alice-pw')).status).toBe(401);
+    const on = await load(config({ url: at(REFERRED_DN), section: '  LDAPReferrals On' }));
+    expect((await ask(on, 'alice', 'alice-pw')).status).toBe(200);
+  });
+
+  it('never chases in plain text from a TLS connection: an ldap:// referral met over ldaps:// is followed with StartTLS', async () => {
+    const auth = await load(config({ url: `${slapd.ldapsUrl}/${REFERRED_DN}?uid?sub`, mode: '' }));
+    const from = (await slapd.log()).length;
+    expect((await ask(auth, 'bob', 'bob-pw')).status).toBe(200);
+    const log = await logSince(from);
+    const tls = new Set([...log.matchAll(/conn=(\d+) fd=\d+ TLS established/g)].map((m) => m[1]));
+    const chased = [...log.matchAll(/conn=(\d+) op=\d+ (?:SRCH base="ou=people|BIND dn="uid=bob)/g)].map((m) => m[1]);
+    expect(chased.length).toBeGreaterThanOrEqual(2);
+    for (const conn of chased) expect({ conn, tls: tls.has(conn) }).toEqual({ conn, tls: true });
+    expect(log).toMatch(/EXT oid=1\.3\.6\.1\.4\.1\.1466\.20037/);
+  });
+
+  it('a referral loop ends at LDAPReferralHopLimit with a 500 (fail closed)', async () => {
+    errors.length = 0;
+    const from = (await slapd.log()).length;
+    const auth = await load(config({ url: at(`ou=loop,${BASE_DN}`), section: '  LDAPReferralHopLimit 3' }));
+    expect((await ask(auth, 'alice', 'alice-pw')).status).toBe(500);
+    expect(errors.join('\n')).toMatch(/hop limit exceeded \(LDAPReferralHopLimit 3\)/);
+    // The first search and three chased ones.
+    expect([...(await logSince(from)).matchAll(/SRCH base="ou=loop,/g)]).toHaveLength(4);
+    errors.length = 0;
+  });
+
+  it('LDAPReferrals and LDAPReferralHopLimit refuse bad values at load (file:line)', async () => {
+    const bad = ['<Location /p>', '  LDAPReferrals sometimes', '  LDAPReferralHopLimit 0', '  AuthLDAPDereferenceAliases maybe', '</Location>'].join('\n');
+    const err = await createAuth({ config: { text: bad, name: 'bad.conf' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigErrors);
+    expect((err as ConfigErrors).errors.map((e) => `${e.line} ${e.code}`)).toEqual(['2 CONFIG_BAD_ARGUMENT', '3 CONFIG_BAD_ARGUMENT', '4 CONFIG_BAD_ARGUMENT']);
+  });
+
+  it('ldapProvider: referrals and referralHopLimit options', async () => {
+    const ca = (await import('node:fs')).readFileSync(slapd.caFile);
+    const base = { url: at(REFERRED_DN), tls: 'STARTTLS', bindDN: BIND_DN, bindPassword: BIND_PASSWORD, ca } as const;
+    const on = await ldapProvider(base);
+    const off = await ldapProvider({ ...base, referrals: 'off' });
+    try {
+      expect(await on.checkPassword('carol', 'carol-pw')).toBe('granted');
+      expect(await off.checkPassword('carol', 'carol-pw')).toBe('not-found');
+    } finally {
+      await Promise.all([on.close(), off.close()]);
+    }
+    await expect(ldapProvider({ ...base, referrals: 'yes' as never })).rejects.toThrow(/referrals/);
+    await expect(ldapProvider({ ...base, referralHopLimit: 0 })).rejects.toThrow(/referralHopLimit/);
   });
 });

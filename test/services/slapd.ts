@@ -87,8 +87,8 @@ export interface SlapdInstance {
   stopServer(): Promise<void>;
   /** Starts slapd again on the same ports and data (after `stopServer()`). */
   startServer(): Promise<void>;
-  /** Runs `ldapmodify` over ldapi:// (manage rights) with `ldif`. */
-  modify(ldif: string, relax?: boolean): Promise<void>;
+  /** Runs `ldapmodify` over ldapi:// (manage rights) with `ldif` (`manageDsaIT`: `-M`, to add or change referral objects). */
+  modify(ldif: string, relax?: boolean, manageDsaIT?: boolean): Promise<void>;
   /** slapd's log so far. */
   log(): Promise<string>;
   /** Stops slapd and removes the directory. Idempotent. */
@@ -457,9 +457,9 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
       }
       throw new Error('slapd did not start again on its ports');
     },
-    async modify(ldif, relax = false) {
+    async modify(ldif, relax = false, manageDsaIT = false) {
       await new Promise<void>((resolve, reject) => {
-        const p = spawn('ldapmodify', ['-Q', '-Y', 'EXTERNAL', ...(relax ? ['-e', 'relax'] : []), '-H', ldapiUrl], {
+        const p = spawn('ldapmodify', ['-Q', '-Y', 'EXTERNAL', ...(relax ? ['-e', 'relax'] : []), ...(manageDsaIT ? ['-M'] : []), '-H', ldapiUrl], {
           stdio: ['pipe', 'ignore', 'pipe'],
         });
         let err = '';
@@ -479,6 +479,63 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
     },
   };
   return instance;
+}
+
+/** The container of {@link addAliasesAndReferrals}'s alias entries, and of its referral. */
+export const ALIASES_DN = `ou=aliases,${BASE_DN}`;
+export const REFERRED_DN = `ou=referred,${BASE_DN}`;
+
+/**
+ * Adds, to a running `slapd`: `ou=aliases` with `uid=alias-of-alice` (objectClass alias +
+ * extensibleObject, aliasedObjectName → alice's entry); `ou=referred` with `ou=people-ref`
+ * (objectClass referral + extensibleObject, `ref: <target>/ou=people,…`, default: this slapd's
+ * ldap:// URL), so a search under `ou=referred` meets a continuation reference to ou=people.
+ * With `loop`, also `ou=loop` with `ou=self`, a referral back to `ou=loop` itself (a referral
+ * loop: any search whose scope covers it never ends without a hop limit).
+ *
+ * @example
+ * ```ts
+ * await addAliasesAndReferrals(slapd); // AuthLDAPURL ldap://…/ou=referred,dc=example,dc=org?uid
+ * ```
+ */
+export async function addAliasesAndReferrals(slapd: SlapdInstance, options: { readonly target?: string; readonly loop?: boolean } = {}): Promise<void> {
+  const target = options.target ?? slapd.url;
+  await slapd.modify(`dn: ${ALIASES_DN}
+changetype: add
+objectClass: organizationalUnit
+ou: aliases
+
+dn: uid=alias-of-alice,${ALIASES_DN}
+changetype: add
+objectClass: alias
+objectClass: extensibleObject
+uid: alias-of-alice
+aliasedObjectName: uid=alice,${PEOPLE_DN}
+
+dn: ${REFERRED_DN}
+changetype: add
+objectClass: organizationalUnit
+ou: referred
+${options.loop ? `
+dn: ou=loop,${BASE_DN}
+changetype: add
+objectClass: organizationalUnit
+ou: loop
+` : ''}`);
+  await slapd.modify(`dn: ou=people-ref,${REFERRED_DN}
+changetype: add
+objectClass: referral
+objectClass: extensibleObject
+ou: people-ref
+ref: ${target}/${PEOPLE_DN}
+${options.loop ? `
+dn: ou=self,ou=loop,${BASE_DN}
+changetype: add
+objectClass: referral
+objectClass: extensibleObject
+ou: self
+ref: ${slapd.url}/ou=loop,${BASE_DN}
+` : ''}`, false, true);
 }
 
 // `npx tsx test/services/slapd.ts`: a throwaway directory for conf-examples/ldap, until Ctrl-C.

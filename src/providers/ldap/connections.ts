@@ -30,11 +30,64 @@ let ldapts: Promise<Ldapts> | undefined;
  * ```
  */
 export function loadLdapts(): Promise<Ldapts> {
-  ldapts ??= import('ldapts').catch((err: unknown) => {
+  ldapts ??= import('ldapts').then(sendDerefAliases, (err: unknown) => {
     ldapts = undefined;
     throw new AuthTsError('LDAP_NOT_INSTALLED', 'the LDAP provider needs the "ldapts" package: npm install ldapts', { cause: err });
   });
   return ldapts;
+}
+
+/** How a search dereferences aliases (RFC 4511 §4.5.1.3; `AuthLDAPDereferenceAliases`). */
+export type DerefAliases = 'never' | 'search' | 'find' | 'always';
+
+/** The `derefAliases` of searches made by {@link ldapSearch}, keyed by their `attributes` array. */
+const derefOf = new WeakMap<object, DerefAliases>();
+const PATCHED = Symbol.for('authts.ldap.derefAliases');
+
+/**
+ * ldapts 8's `Client.search` does not pass `options.derefAliases` on to its `SearchRequest`
+ * (every search goes out with `neverDerefAliases`), but does pass the `attributes` array as is.
+ * So {@link ldapSearch} registers each search's `derefAliases` under its own `attributes` array,
+ * and the request takes it from there when it is written. Fails loudly when ldapts changes shape.
+ */
+function sendDerefAliases(mod: Ldapts): Ldapts {
+  const proto = mod.SearchRequest.prototype as unknown as Record<PropertyKey, unknown> & {
+    writeMessage(this: { attributes: unknown; derefAliases: DerefAliases }, writer: unknown): void;
+  };
+  if (proto[PATCHED] === true) return mod;
+  const write = proto.writeMessage;
+  if (typeof write !== 'function') throw new AuthTsError('LDAP_NOT_INSTALLED', 'this version of ldapts has no SearchRequest.writeMessage; authts cannot set derefAliases');
+  proto.writeMessage = function writeMessage(writer) {
+    const deref = typeof this.attributes === 'object' && this.attributes !== null ? derefOf.get(this.attributes) : undefined;
+    if (deref !== undefined) this.derefAliases = deref;
+    write.call(this, writer);
+  };
+  proto[PATCHED] = true;
+  return mod;
+}
+
+/**
+ * `client.search` with `derefAliases` honoured (see {@link loadLdapts}; ldapts itself drops it).
+ *
+ * @example
+ * ```ts
+ * const { searchEntries } = await ldapSearch(client, 'ou=people,dc=example,dc=org', { filter: '(uid=a)', derefAliases: 'always' });
+ * ```
+ */
+export function ldapSearch(
+  client: Client,
+  base: string,
+  options: { readonly scope?: 'base' | 'one' | 'sub'; readonly filter: string; readonly attributes?: readonly string[]; readonly derefAliases: DerefAliases; readonly sizeLimit?: number },
+): ReturnType<Client['search']> {
+  const attributes = [...(options.attributes ?? [])];
+  derefOf.set(attributes, options.derefAliases);
+  return client.search(base, {
+    ...(options.scope !== undefined ? { scope: options.scope } : {}),
+    filter: options.filter,
+    attributes,
+    derefAliases: options.derefAliases,
+    ...(options.sizeLimit !== undefined ? { sizeLimit: options.sizeLimit } : {}),
+  });
 }
 
 /** Server-wide connection settings (mod_ldap's `LDAP*` directives). */

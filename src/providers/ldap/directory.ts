@@ -7,8 +7,8 @@ import type { Client, Entry } from 'ldapts';
 import { AuthTsError } from '../../errors.js';
 import type { AuthnResult } from '../../module.js';
 import { escapeDnValue, escapeFilterValue, normalizeDn } from './escape.js';
-import { ldapResultCode, type LdapBindIdentity, type LdapConnections } from './connections.js';
-import type { LdapUrl } from './url.js';
+import { ldapResultCode, ldapSearch, type LdapBindIdentity, type LdapConnections } from './connections.js';
+import { parseLdapUrl, type LdapUrl } from './url.js';
 
 /** How one section talks to the directory (mod_authnz_ldap's per-directory settings, resolved). */
 export interface LdapQuerySettings {
@@ -38,7 +38,21 @@ export interface LdapQuerySettings {
   readonly subGroupClasses: readonly string[];
   /** `AuthLDAPCompareDNOnServer` (default off, as httpd's code; its docs say on). */
   readonly compareDnOnServer: boolean;
+  /**
+   * `LDAPReferrals` (default `on`): search result references (continuation references) of the
+   * user search are chased — `on` with the same bind as the search (httpd's rebind), `default`
+   * anonymously (libldap's own chasing, without httpd's rebind), `off` not at all.
+   */
+  readonly referrals: 'on' | 'off' | 'default';
+  /** `LDAPReferralHopLimit` (default {@link DEFAULT_REFERRAL_HOP_LIMIT}, libldap's). */
+  readonly referralHopLimit: number;
 }
+
+/**
+ * `LDAPReferralHopLimit` when not set: httpd leaves it to the SDK, and OpenLDAP's libldap (what
+ * Debian's and most httpd builds link) has `LDAP_DEFAULT_REFHOPLIMIT 5`.
+ */
+export const DEFAULT_REFERRAL_HOP_LIMIT = 5;
 
 /** The user an LDAP authentication (or an authz-time lookup) found. */
 export interface LdapUserEntry {
@@ -49,6 +63,12 @@ export interface LdapUserEntry {
   readonly values: readonly string[];
   /** The `AuthLDAPRemoteUserAttribute` value, when the entry has it. */
   readonly remoteUser: string | undefined;
+  /**
+   * Where the entry lives: the configured URL, or the server a referral led to (operations on
+   * the entry itself — the user's bind, `ldap-user`/`ldap-attribute` compares, `ldap-filter` —
+   * go there).
+   */
+  readonly at?: LdapUrl;
 }
 
 /** The outcome of {@link authenticate}: a verdict, the entry when granted, and why otherwise (for logs). */
@@ -100,8 +120,9 @@ function attributeValue(entry: Entry, attr: string): string | undefined {
   return strings.length === 0 ? undefined : strings.join('; ');
 }
 
-function toUserEntry(entry: Entry, user: string, s: LdapQuerySettings): LdapUserEntry {
+function toUserEntry(entry: Entry, user: string, s: LdapQuerySettings, at: LdapUrl = s.url): LdapUserEntry {
   return {
+    ...(at !== s.url ? { at } : {}),
     dn: entry.dn,
     user,
     values: s.url.attributes.map((a) => attributeValue(entry, a) ?? ''),
@@ -117,18 +138,97 @@ function searchAttributes(s: LdapQuerySettings): string[] {
   return attrs;
 }
 
-/** Searches for `user`; exactly one entry or a reason why not. */
-async function findUser(client: Client, s: LdapQuerySettings, user: string): Promise<Entry | string> {
-  const { searchEntries } = await client.search(s.url.baseDn, {
-    scope: s.url.scope,
+/** One search for `user` at `url`: the entries and the continuation references (RFC 4511 §4.5.3). */
+async function searchOnce(client: Client, s: LdapQuerySettings, user: string, url: LdapUrl): Promise<{ entries: Entry[]; refs: string[] }> {
+  const { searchEntries, searchReferences } = await ldapSearch(client, url.baseDn, {
+    scope: url.scope,
     filter: userFilter(s.url, user),
     attributes: searchAttributes(s),
     derefAliases: s.derefAliases,
     sizeLimit: 2,
   });
-  if (searchEntries.length === 0) return 'User not found';
-  if (searchEntries.length > 1) return 'User is not unique (search found two or more matches)';
-  return searchEntries[0]!;
+  return { entries: searchEntries, refs: s.referrals === 'off' ? [] : searchReferences };
+}
+
+/**
+ * Where a continuation reference points, as a URL to search with the original search's
+ * attributes, scope and filter (scope `one` becomes `base`, RFC 4511 §4.5.3), or why it is not
+ * followed. Transport security never gets weaker than `from`'s: an `ldap://` reference met on
+ * an ldaps:// or StartTLS connection is followed with StartTLS, never in plain text.
+ *
+ * @example
+ * ```ts
+ * referralTarget('ldap://127.0.0.1:3389/ou=people,dc=example,dc=org??sub', parseLdapUrl('ldap://h/dc=example,dc=org', 'STARTTLS'));
+ * // { hosts: [{ host: '127.0.0.1', port: 3389 }], security: 'starttls', baseDn: 'ou=people,dc=example,dc=org', … }
+ * ```
+ */
+export function referralTarget(ref: string, from: LdapUrl): LdapUrl | string {
+  let target: LdapUrl;
+  try {
+    // Only scheme, host and DN are taken from the reference; extensions are not supported.
+    target = parseLdapUrl(ref.replace(/\?.*$/s, ''));
+  } catch (err) {
+    return `the referral ${JSON.stringify(ref)} is not usable: ${describe(err)}`;
+  }
+  if (target.hosts.length !== 1) return `the referral ${JSON.stringify(ref)} names ${target.hosts.length} hosts`;
+  const security = target.security === 'ssl' ? 'ssl' : from.security === 'none' ? 'none' : 'starttls';
+  return Object.freeze({
+    hosts: target.hosts,
+    security,
+    baseDn: target.baseDn === '' ? from.baseDn : target.baseDn,
+    attributes: from.attributes,
+    scope: from.scope === 'one' ? 'base' : from.scope,
+    filter: from.filter,
+  });
+}
+
+/** Runs an operation at a URL, bound as the original operation was (or anonymously). */
+type RunAt = <T>(url: LdapUrl, fn: (client: Client) => Promise<T>) => Promise<T>;
+
+/** An entry and where it was found. */
+interface Located {
+  readonly entry: Entry;
+  readonly at: LdapUrl;
+}
+
+/**
+ * Chases `refs` (met at `from`, `hops` referrals deep), with `LDAPReferrals on` bound as the
+ * original search (`run`), with `default` anonymously; adds what they find to `found`. More
+ * than `LDAPReferralHopLimit` levels is an error (libldap's `LDAP_REFERRAL_LIMIT_EXCEEDED`).
+ */
+async function chase(
+  conns: LdapConnections,
+  s: LdapQuerySettings,
+  user: string,
+  run: RunAt,
+  refs: readonly string[],
+  from: LdapUrl,
+  hops: number,
+  found: Located[],
+): Promise<void> {
+  if (refs.length === 0) return;
+  if (hops + 1 > s.referralHopLimit) {
+    throw new AuthTsError('LDAP_OPERATION_FAILED', `LDAP referral hop limit exceeded (LDAPReferralHopLimit ${s.referralHopLimit}): ${refs.join(' ')}`);
+  }
+  const runHere: RunAt = s.referrals === 'default' ? (url, fn) => conns.asService(url, undefined, fn) : run;
+  for (const ref of refs) {
+    const target = referralTarget(ref, from);
+    if (typeof target === 'string') throw new AuthTsError('LDAP_OPERATION_FAILED', target);
+    const result = await runHere(target, (client) => searchOnce(client, s, user, target));
+    for (const entry of result.entries) found.push({ entry, at: target });
+    if (found.length > 1) return;
+    await chase(conns, s, user, run, result.refs, target, hops + 1, found);
+  }
+}
+
+/** Searches for `user` (chasing referrals as configured); exactly one entry or a reason why not. */
+async function findUser(conns: LdapConnections, s: LdapQuerySettings, user: string, run: RunAt, first?: { entries: Entry[]; refs: string[] }): Promise<Located | string> {
+  const result = first ?? (await run(s.url, (client) => searchOnce(client, s, user, s.url)));
+  const found: Located[] = result.entries.map((entry) => ({ entry, at: s.url }));
+  if (found.length <= 1) await chase(conns, s, user, run, result.refs, s.url, 0, found);
+  if (found.length === 0) return 'User not found';
+  if (found.length > 1) return 'User is not unique (search found two or more matches)';
+  return found[0]!;
 }
 
 function describe(err: unknown): string {
@@ -157,24 +257,32 @@ export async function authenticate(
 ): Promise<LdapAuthnOutcome> {
   if (password === '') return { result: 'denied', reason: 'empty password (refused before asking the server)' };
   try {
-    let found: Entry | string;
+    let found: Located | string;
     if (s.initialBindAsUser) {
-      found = await conns.asUser(s.url, initialBindDn(user, s.initialBindPattern), password, async (client) => {
-        const entry = await findUser(client, s, user);
-        if (typeof entry !== 'string') await client.bind(entry.dn, password);
-        return entry;
+      const initialDn = initialBindDn(user, s.initialBindPattern);
+      const run: RunAt = (url, fn) => conns.asUser(url, initialDn, password, fn);
+      let boundHere = false;
+      const first = await conns.asUser(s.url, initialDn, password, async (client) => {
+        const result = await searchOnce(client, s, user, s.url);
+        // No referral to chase: bind as the entry on this connection, as httpd.
+        if (result.refs.length === 0 && result.entries.length === 1) {
+          await client.bind(result.entries[0]!.dn, password);
+          boundHere = true;
+        }
+        return result;
       });
+      found = await findUser(conns, s, user, run, first);
+      if (typeof found !== 'string' && !boundHere) await conns.asUser(found.at, found.entry.dn, password, async () => undefined);
     } else {
-      found = await conns.asService(s.url, s.bind, (client) => findUser(client, s, user));
+      found = await findUser(conns, s, user, (url, fn) => conns.asService(url, s.bind, fn));
       if (typeof found !== 'string') {
-        const dn = found.dn;
-        await conns.asUser(s.url, dn, password, async () => undefined);
+        await conns.asUser(found.at, found.entry.dn, password, async () => undefined);
       }
     }
     if (typeof found === 'string') {
       return { result: 'not-found', reason: found };
     }
-    return { result: 'granted', entry: toUserEntry(found, user, s) };
+    return { result: 'granted', entry: toUserEntry(found.entry, user, s, found.at) };
   } catch (err) {
     const code = ldapResultCode(err);
     if (!s.bindAuthoritative) return { result: 'not-found', reason: `${describe(err)} (not authoritative)` };
@@ -195,8 +303,8 @@ export async function authenticate(
  * ```
  */
 export async function lookupUser(conns: LdapConnections, s: LdapQuerySettings, user: string): Promise<LdapUserEntry | undefined> {
-  const found = await conns.asService(s.url, s.bind, (client) => findUser(client, s, user));
-  return typeof found === 'string' ? undefined : toUserEntry(found, user, s);
+  const found = await findUser(conns, s, user, (url, fn) => conns.asService(url, s.bind, fn));
+  return typeof found === 'string' ? undefined : toUserEntry(found.entry, user, s, found.at);
 }
 
 /** Credentials of the user authenticated by LDAP in this request, for Search/CompareAsUser. */
@@ -213,6 +321,11 @@ function runAs<T>(
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
   return asUser ? conns.asUser(s.url, asUser.dn, asUser.password, fn) : conns.asService(s.url, s.bind, fn);
+}
+
+/** The settings with the URL of the server holding `entry` (another one when a referral led there). */
+function atEntry(s: LdapQuerySettings, entry: LdapUserEntry): LdapQuerySettings {
+  return entry.at === undefined ? s : { ...s, url: entry.at };
 }
 
 /** A compare that answers false for "no such attribute/object" (as util_ldap's compare). */
@@ -244,7 +357,7 @@ export async function checkLdapUser(
   asUser: LdapUserCredentials | undefined,
 ): Promise<boolean> {
   const attribute = s.url.attributes[0]!;
-  return runAs(conns, s, s.compareAsUser ? asUser : undefined, async (client) => {
+  return runAs(conns, atEntry(s, entry), s.compareAsUser ? asUser : undefined, async (client) => {
     for (const value of [line, ...words]) {
       if (value !== '' && (await compare(client, entry.dn, attribute, value))) return true;
     }
@@ -267,7 +380,7 @@ export async function checkLdapAttribute(
   pairs: readonly { readonly attribute: string; readonly value: string }[],
   asUser: LdapUserCredentials | undefined,
 ): Promise<boolean> {
-  return runAs(conns, s, s.compareAsUser ? asUser : undefined, async (client) => {
+  return runAs(conns, atEntry(s, entry), s.compareAsUser ? asUser : undefined, async (client) => {
     for (const { attribute, value } of pairs) {
       if (await compare(client, entry.dn, attribute, value)) return true;
     }
@@ -297,7 +410,7 @@ export async function checkLdapDn(
   if (!s.compareDnOnServer) return normalizeDn(dn) === mine;
   return runAs(conns, s, s.searchAsUser ? asUser : undefined, async (client) => {
     try {
-      const { searchEntries } = await client.search(dn, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'], derefAliases: s.derefAliases });
+      const { searchEntries } = await ldapSearch(client, dn, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'], derefAliases: s.derefAliases });
       return searchEntries.length === 1 && normalizeDn(searchEntries[0]!.dn) === mine;
     } catch (err) {
       const code = ldapResultCode(err);
@@ -322,9 +435,9 @@ export async function checkLdapFilter(
   filter: string,
   asUser: LdapUserCredentials | undefined,
 ): Promise<boolean> {
-  return runAs(conns, s, s.searchAsUser ? asUser : undefined, async (client) => {
+  return runAs(conns, atEntry(s, entry), s.searchAsUser ? asUser : undefined, async (client) => {
     try {
-      const { searchEntries } = await client.search(entry.dn, {
+      const { searchEntries } = await ldapSearch(client, entry.dn, {
         scope: 'base',
         filter: userFilter(s.url, entry.user, filter),
         attributes: ['1.1'],
@@ -389,7 +502,7 @@ export async function checkLdapGroup(
   async function subGroups(client: Client, group: string): Promise<string[]> {
     let members: string[];
     try {
-      const { searchEntries } = await client.search(group, {
+      const { searchEntries } = await ldapSearch(client, group, {
         scope: 'base',
         filter: classFilter,
         attributes: [...s.subGroupAttributes],
@@ -409,7 +522,7 @@ export async function checkLdapGroup(
     const groups: string[] = [];
     for (const member of members) {
       try {
-        const { searchEntries } = await client.search(member, {
+        const { searchEntries } = await ldapSearch(client, member, {
           scope: 'base',
           filter: classFilter,
           attributes: ['1.1'],

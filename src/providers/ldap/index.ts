@@ -13,7 +13,7 @@
 import type { PasswordChecker } from '../../module.js';
 import type { Logger } from '../../log.js';
 import { DEFAULT_CONNECTION_SETTINGS, DEFAULT_POOL_SIZE, LdapConnections, loadLdapts } from './connections.js';
-import { authenticate, type LdapQuerySettings, type LdapUserEntry } from './directory.js';
+import { authenticate, DEFAULT_REFERRAL_HOP_LIMIT, type LdapQuerySettings, type LdapUserEntry } from './directory.js';
 import { LdapUrlError, parseLdapUrl } from './url.js';
 
 export { escapeDnValue, escapeFilterValue, normalizeDn, parseDn } from './escape.js';
@@ -48,6 +48,12 @@ export interface LdapProviderOptions {
   readonly initialBindPattern?: { readonly regex: RegExp; readonly subst: string };
   /** `AuthLDAPDereferenceAliases` (default `always`). */
   readonly derefAliases?: 'never' | 'search' | 'find' | 'always';
+  /**
+   * `LDAPReferrals` (default `'on'`: search references are chased bound as the search was;
+   * `'default'`: chased anonymously; `'off'`: ignored) and `LDAPReferralHopLimit` (default 5).
+   */
+  readonly referrals?: 'on' | 'off' | 'default';
+  readonly referralHopLimit?: number;
   /** `LDAPTimeout` (ms, default 60 000), `LDAPConnectionTimeout` (ms, default 10 000). */
   readonly timeoutMs?: number;
   readonly connectTimeoutMs?: number;
@@ -121,6 +127,12 @@ export async function ldapProvider(options: LdapProviderOptions): Promise<LdapPa
   if (options.bindDN !== undefined && (typeof options.bindDN !== 'string' || typeof options.bindPassword !== 'string')) {
     throw new TypeError('ldapProvider: options.bindDN and options.bindPassword must be strings');
   }
+  if (options.referrals !== undefined && !['on', 'off', 'default'].includes(options.referrals)) {
+    throw new TypeError("ldapProvider: options.referrals must be 'on', 'off' or 'default'");
+  }
+  if (options.referralHopLimit !== undefined && nonNegative('referralHopLimit', options.referralHopLimit, 0) < 1) {
+    throw new TypeError('ldapProvider: options.referralHopLimit must be an integer ≥ 1');
+  }
   const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string | Buffer];
   const timeoutMs = nonNegative('timeoutMs', options.timeoutMs, DEFAULT_CONNECTION_SETTINGS.timeoutMs);
   const conns = new LdapConnections({
@@ -150,6 +162,8 @@ export async function ldapProvider(options: LdapProviderOptions): Promise<LdapPa
     subGroupAttributes: ['member', 'uniqueMember'],
     subGroupClasses: ['groupOfNames', 'groupOfUniqueNames'],
     compareDnOnServer: true,
+    referrals: options.referrals ?? 'on',
+    referralHopLimit: options.referralHopLimit ?? DEFAULT_REFERRAL_HOP_LIMIT,
   };
   await loadLdapts();
   const log = options.logger;

@@ -22,6 +22,7 @@ import {
   checkLdapFilter,
   checkLdapGroup,
   checkLdapUser,
+  DEFAULT_REFERRAL_HOP_LIMIT,
   lookupUser,
   type LdapQuerySettings,
   type LdapUserCredentials,
@@ -56,6 +57,9 @@ export interface AuthnzLdapSettings {
   subGroupClasses: string[];
   compareDnOnServer: boolean;
   authorizePrefix: string;
+  /** `LDAPReferrals` (default on), `LDAPReferralHopLimit` (default 5, libldap's). */
+  referrals: LdapQuerySettings['referrals'];
+  referralHopLimit: number;
 }
 
 /** Server-wide settings of mod_ldap's directives, in ms where httpd says seconds. */
@@ -102,6 +106,8 @@ function defaults(): AuthnzLdapSettings {
     // httpd documents On, but its code starts sections with Off (a string comparison there).
     compareDnOnServer: false,
     authorizePrefix: 'AUTHORIZE_',
+    referrals: 'on',
+    referralHopLimit: DEFAULT_REFERRAL_HOP_LIMIT,
   };
 }
 
@@ -123,6 +129,8 @@ function querySettings(s: AuthnzLdapSettings, url: LdapUrl): LdapQuerySettings {
     subGroupAttributes: s.subGroupAttributes.length > 0 ? s.subGroupAttributes : ['member', 'uniqueMember'],
     subGroupClasses: s.subGroupClasses.length > 0 ? s.subGroupClasses : ['groupOfNames', 'groupOfUniqueNames'],
     compareDnOnServer: s.compareDnOnServer,
+    referrals: s.referrals,
+    referralHopLimit: s.referralHopLimit,
   };
 }
 
@@ -462,6 +470,16 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
         s.subGroupClasses = [...s.subGroupClasses, c!];
       }),
       onOff('AuthLDAPCompareDNOnServer', 'compareDnOnServer'),
+      dirDirective('LDAPReferrals', 'LDAPReferrals On|Off|default', 1, 1, (ctx, s, [v]) => {
+        const word = v!.toLowerCase();
+        if (word !== 'on' && word !== 'off' && word !== 'default') {
+          ctx.error('CONFIG_BAD_ARGUMENT', `LDAPReferrals must be On, Off or default (got "${v}")`);
+        }
+        s.referrals = word as AuthnzLdapSettings['referrals'];
+      }),
+      dirDirective('LDAPReferralHopLimit', 'LDAPReferralHopLimit number', 1, 1, (ctx, s, [n]) => {
+        s.referralHopLimit = intArg(ctx, n!, 1);
+      }),
       dirDirective('AuthLDAPAuthorizePrefix', 'AuthLDAPAuthorizePrefix prefix', 1, 1, (_ctx, s, [p]) => {
         s.authorizePrefix = p!;
       }),

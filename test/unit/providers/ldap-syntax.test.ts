@@ -1,7 +1,7 @@
 /** RFC 4515 filter escaping, RFC 4514 DNs and AuthLDAPURL parsing (no server needed). */
 import { describe, expect, it } from 'vitest';
 import { escapeDnValue, escapeFilterValue, normalizeDn, parseDn } from '../../../src/providers/ldap/escape.js';
-import { initialBindDn, userFilter } from '../../../src/providers/ldap/directory.js';
+import { initialBindDn, referralTarget, userFilter } from '../../../src/providers/ldap/directory.js';
 import { checkFilterSyntax, LdapUrlError, parseLdapUrl } from '../../../src/providers/ldap/url.js';
 
 describe('escapeFilterValue (RFC 4515)', () => {
@@ -101,6 +101,40 @@ describe('parseLdapUrl (AuthLDAPURL)', () => {
     expect(checkFilterSyntax('(&)')).toBeDefined();
     expect(checkFilterSyntax('(uid=a\\zz)')).toMatch(/escape/);
     expect(checkFilterSyntax('(novalue)')).toMatch(/attribute=value/);
+  });
+});
+
+describe('referralTarget (where a continuation reference is chased)', () => {
+  const from = (mode: string, scope = 'sub'): ReturnType<typeof parseLdapUrl> => parseLdapUrl(`ldap://h:389/dc=x?uid,mail?${scope}?(objectClass=person)`, mode);
+  it('keeps the search (attributes, scope, filter) and takes host, port and DN from the reference', () => {
+    expect(referralTarget('ldap://127.0.0.1:3389/ou=people,dc=x??sub', from('NONE'))).toEqual({
+      hosts: [{ host: '127.0.0.1', port: 3389 }],
+      security: 'none',
+      baseDn: 'ou=people,dc=x',
+      attributes: ['uid', 'mail'],
+      scope: 'sub',
+      filter: '(objectClass=person)',
+    });
+  });
+
+  it('never gets weaker than the original transport: ldap:// from StartTLS or ldaps:// is chased with StartTLS', () => {
+    const security = (ref: string, mode: string): unknown => (referralTarget(ref, from(mode)) as { security: string }).security;
+    expect(security('ldap://r/dc=y', 'STARTTLS')).toBe('starttls');
+    expect(security('ldap://r/dc=y', 'SSL')).toBe('starttls');
+    expect(security('ldap://r/dc=y', 'NONE')).toBe('none');
+    expect(security('ldaps://r/dc=y', 'NONE')).toBe('ssl');
+    expect(security('ldaps://r/dc=y', 'STARTTLS')).toBe('ssl');
+  });
+
+  it('scope one becomes base (RFC 4511 §4.5.3); an empty DN keeps the original base', () => {
+    expect(referralTarget('ldap://r/ou=a,dc=x', from('NONE', 'one'))).toMatchObject({ scope: 'base', baseDn: 'ou=a,dc=x' });
+    expect(referralTarget('ldap://r', from('NONE'))).toMatchObject({ baseDn: 'dc=x', hosts: [{ host: 'r', port: 389 }] });
+  });
+
+  it('says why a reference cannot be followed', () => {
+    expect(referralTarget('ldap:///ou=a,dc=x', from('NONE'))).toMatch(/not usable/);
+    expect(referralTarget('http://r/', from('NONE'))).toMatch(/not usable/);
+    expect(referralTarget('ldap://a b/dc=x', from('NONE'))).toMatch(/2 hosts/);
   });
 });
 
