@@ -17,125 +17,27 @@
 // BENCH_MAX_SECONDS (default 420: redoing measurements disturbed by other processes stops when
 // the run would exceed it), BENCH_ONLY (regex on row ids: a partial run, JWT-RESULTS.md not
 // written), BENCH_KEEP=1 keeps the temp directory, WRK_BIN overrides wrk's path.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
-import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, settingsFromEnv, machineInfo, makeTempDir, measureRow, measureRows,
+  onSignalsStop, pct, processCpu, rawTable, removeTempDir, rssMiB, spawnTracked, startedLine, stopAll, summarize, table as resultsTable,
+  waitListening as waitPath, wasInterrupted, MAX_RETRIES_PER_MEASUREMENT, OTHER_CPU_RETRY,
+} from './lib.mjs';
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const BENCH = join(ROOT, 'bench');
-const AUTHTS_CLI = join(ROOT, 'dist', 'cli', 'authts.js');
-const WRK_BIN = process.env.WRK_BIN ?? 'wrk';
 const require = createRequire(join(ROOT, 'package.json'));
 
-function intFromEnv(name, fallback, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected an integer >= ${min}`);
-  return n;
-}
-
-const SETTINGS = {
-  duration: intFromEnv('BENCH_DURATION', 4, 1),
-  warmup: intFromEnv('BENCH_WARMUP', 1, 1),
-  firstWarmup: 2,
-  reps: intFromEnv('BENCH_REPS', 3, 1),
-  connections: intFromEnv('BENCH_CONNECTIONS', 32, 1),
-  maxSeconds: intFromEnv('BENCH_MAX_SECONDS', 420, 60),
-  only: process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined,
-  wrkThreads: 1,
-};
+const SETTINGS = settingsFromEnv(420);
 
 const ISSUER = 'https://issuer.bench.example';
 const AUDIENCE = 'bench-api';
 /** The file every row serves: 256 bytes of text. */
 const FILE_BODY = Buffer.from('authts jwt bench: a small static file served by every row of the table.\n'.repeat(4).slice(0, 255) + '\n');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---------------------------------------------------------------------------------------------
-// Processes: everything started here is tracked by PID and stopped by PID.
-
-/** pid → { name, child } for every process we started and have not seen exit. */
-const live = new Map();
-let cleaningUp;
-
-function exitedPromise(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function stopProcess(pid) {
-  const entry = live.get(pid);
-  if (!entry) return;
-  const done = exitedPromise(entry.child);
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  const ok = await Promise.race([done.then(() => true), sleep(5000).then(() => false)]);
-  if (!ok) {
-    try {
-      process.kill(-pid, 'SIGKILL'); // its own process group (spawned detached)
-    } catch {
-      // already gone
-    }
-    await Promise.race([done, sleep(2000)]);
-  }
-  live.delete(pid);
-}
-
-async function stopAll() {
-  cleaningUp ??= Promise.all([...live.keys()].map(stopProcess));
-  await cleaningUp;
-}
-
-process.on('exit', () => {
-  for (const pid of live.keys()) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-let tempDir;
-function removeTempDir() {
-  if (tempDir && process.env.BENCH_KEEP !== '1') rmSync(tempDir, { recursive: true, force: true });
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    interrupted = true;
-    process.stderr.write(`\njwt-bench: ${signal}: stopping every server started by this run\n`);
-    stopAll().finally(() => {
-      removeTempDir();
-      process.exit(130);
-    });
-  });
-}
-
-function spawnTracked(name, command, args, options = {}) {
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (s) => (output += s));
-  child.stderr.setEncoding('utf8').on('data', (s) => (output += s));
-  child.on('error', (e) => (output += `spawn ${command}: ${e.message}\n`));
-  if (child.pid !== undefined) {
-    live.set(child.pid, { name, child });
-    child.once('exit', () => live.delete(child.pid));
-  }
-  return { child, output: () => output };
-}
+onSignalsStop('jwt-bench');
 
 // ---------------------------------------------------------------------------------------------
 // Preflight: every peer must be here.
@@ -213,44 +115,7 @@ async function makeFixtures(dir) {
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** One GET on 127.0.0.1: { status, headers, body }. */
-function get(port, path, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function waitListening(name, port, handle) {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (handle.child.exitCode !== null || handle.child.signalCode !== null) throw new Error(`${name} exited before answering:\n${handle.output()}`);
-    try {
-      await get(port, '/p/file.txt');
-      return;
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`${name} did not answer on 127.0.0.1:${port} within 15 s:\n${handle.output()}`);
-}
+const waitListening = (name, port, handle) => waitPath(name, port, handle, '/p/file.txt');
 
 /** `authts serve` with one protection: `none`, or Bearer with `alg` and the cache on or off. */
 async function startAuthts(dir, fx, alg, cache) {
@@ -291,80 +156,10 @@ async function startPeer(kind, fx, alg, cache) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Measuring (as bench/serve-bench.mjs: wrk with wrk-report.lua, CPU from /proc).
+// Measuring (bench/lib.mjs, as bench/serve-bench.mjs: wrk with wrk-report.lua, CPU from /proc).
 
-function processCpu(pid) {
-  let stat;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 0;
-  }
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-
-function machineTicks() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const busy = user + nice + system + irq + softirq;
-  return { busy, steal, total: busy + idle + iowait + steal };
-}
-
-function rssMiB(pid) {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function runWrk(port, path, seconds, authHeader) {
-  const args = [
-    `-t${SETTINGS.wrkThreads}`,
-    `-c${SETTINGS.connections}`,
-    `-d${seconds}s`,
-    '--timeout', '10s',
-    '-s', join(BENCH, 'wrk-report.lua'),
-    ...(authHeader ? ['-H', `Authorization: ${authHeader}`] : []),
-    `http://127.0.0.1:${port}${path}`,
-  ];
-  const handle = spawnTracked('wrk', WRK_BIN, args);
-  return exitedPromise(handle.child).then(() => {
-    const text = handle.output();
-    const line = text.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-    if (handle.child.exitCode !== 0 || !line) throw new Error(`wrk failed (exit ${handle.child.exitCode}):\n${text}`);
-    return JSON.parse(line.slice('WRK_RESULT '.length));
-  });
-}
-
-async function measure(row) {
-  const pid = row.server.pid;
-  const before = processCpu(pid);
-  const ticks0 = machineTicks();
-  const t0 = process.hrtime.bigint();
-  const w = await runWrk(row.server.port, row.path, SETTINGS.duration, row.auth);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = processCpu(pid) - before;
-  const ticks1 = machineTicks();
-  const seconds = w.duration_us / 1e6;
-  if (w.errors.status > 0) throw new Error(`${row.label}: ${w.errors.status} of ${w.requests} responses were not 2xx/3xx: the setup is wrong, not slow`);
-  const wrkCpu = (w.cpu_ticks.user + w.cpu_ticks.system) / CLK_TCK;
-  return {
-    rps: w.requests / seconds,
-    requests: w.requests,
-    p50ms: w.latency_us.p50 / 1000,
-    p99ms: w.latency_us.p99 / 1000,
-    wrkCpu: wrkCpu / seconds,
-    serverCpu: cpu / wall,
-    serverCpuUsPerReq: (cpu / w.requests) * 1e6,
-    otherCpu: Math.max(0, (ticks1.busy - ticks0.busy) / CLK_TCK / wall - cpu / wall - wrkCpu / wall),
-    steal: (ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total),
-    errors: w.errors,
-    socketErrors: w.errors.connect + w.errors.read + w.errors.write + w.errors.timeout,
-    rssMiB: rssMiB(pid),
-  };
-}
+/** One measurement of a row: wrk for SETTINGS.duration s, the server's CPU and memory from /proc. */
+const measure = (row) => measureRow(row, SETTINGS, () => processCpu(row.server.pid), () => rssMiB(row.server.pid));
 
 /** Before a row is measured: the file with the token; and for protected rows 401 without it and for every bad token. */
 async function verifyRow(row, fx) {
@@ -384,74 +179,10 @@ async function verifyRow(row, fx) {
   if (again.status !== 200) throw new Error(`${row.label}: the valid token answered ${again.status} after the bad ones`);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-function gitDescribe() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
-function machineInfo(versions) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  return {
-    date: new Date().toISOString(),
-    nproc: execFileSync('nproc', { encoding: 'utf8' }).trim(),
-    availableParallelism: availableParallelism(),
-    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
-    kernel: release(),
-    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    node: process.version,
-    authts: gitDescribe(),
-    versions,
-  };
-}
-
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const pct = (x) => `${fmt(x * 100, 0)} %`;
-
-function summarize(rows, baseline) {
-  const base = median(baseline.results.map((r) => r.rps));
-  return rows.map((row) => {
-    const rs = row.results;
-    const rps = median(rs.map((r) => r.rps));
-    return {
-      row,
-      rps,
-      min: Math.min(...rs.map((r) => r.rps)),
-      max: Math.max(...rs.map((r) => r.rps)),
-      ratio: rps / base,
-      p50: median(rs.map((r) => r.p50ms)),
-      p99: median(rs.map((r) => r.p99ms)),
-      serverCpu: median(rs.map((r) => r.serverCpu)),
-      usPerReq: median(rs.map((r) => r.serverCpuUsPerReq)),
-      wrkCpu: median(rs.map((r) => r.wrkCpu)),
-      otherCpu: median(rs.map((r) => r.otherCpu)),
-      rssMiB: Math.max(...rs.map((r) => r.rssMiB)),
-      socketErrors: rs.reduce((a, r) => a + r.socketErrors, 0),
-    };
-  });
-}
-
-function table(summary) {
-  const head = '| # | server | protection | req/s (median) | min – max | vs unprotected `authts serve` | p50 ms | p99 ms | server CPU | server CPU µs/req | server RSS MiB | wrk CPU | other CPU | socket errors |';
-  const sep = '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
-  const lines = summary.map((s, i) =>
-    `| ${i + 1} | ${s.row.serverLabel} | ${s.row.protectionLabel} | ${fmt(s.rps)} | ${fmt(s.min)} – ${fmt(s.max)} | ${fmt(s.ratio, 2)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${pct(s.serverCpu)} | ${fmt(s.usPerReq, 0)} | ${fmt(s.rssMiB)} | ${pct(s.wrkCpu)} | ${pct(s.otherCpu)} | ${s.socketErrors} |`,
-  );
-  return [head, sep, ...lines].join('\n');
-}
+const table = (summary) => resultsTable(summary, 'vs unprotected `authts serve`');
 
 function targets(summary) {
   const by = (id) => summary.find((s) => s.row.id === id);
@@ -481,30 +212,6 @@ function targets(summary) {
   return lines.join('\n');
 }
 
-function rawTable(rows) {
-  const lines = [
-    '| row | rep | req/s | p50 ms | p99 ms | server CPU | wrk CPU | other CPU | steal | requests | socket errors (connect/read/write/timeout) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const row of rows) {
-    const line = (rep, r) =>
-      `| ${row.label} | ${rep} | ${fmt(r.rps)} | ${fmt(r.p50ms, 2)} | ${fmt(r.p99ms, 2)} | ${pct(r.serverCpu)} | ${pct(r.wrkCpu)} | ${pct(r.otherCpu)} | ${fmt(r.steal * 100, 1)} % | ${r.requests} | ${r.errors.connect}/${r.errors.read}/${r.errors.write}/${r.errors.timeout} |`;
-    row.results.forEach((r, i) => lines.push(line(String(i + 1), r)));
-    for (const r of row.discarded) lines.push(line('discarded', r));
-  }
-  return lines.join('\n');
-}
-
-const OTHER_CPU_LIMIT = 0.15;
-const OTHER_CPU_RETRY = 0.2;
-const MAX_RETRIES_PER_MEASUREMENT = 3;
-
-function contamination(summary) {
-  const bad = summary.filter((s) => s.otherCpu > OTHER_CPU_LIMIT);
-  if (bad.length === 0) return '';
-  const worst = Math.max(...bad.map((s) => s.otherCpu));
-  return `**Warning: the machine was not quiet.** Processes other than the server and wrk used more than ${pct(OTHER_CPU_LIMIT)} of a core during ${bad.length} of ${summary.length} rows (up to ${pct(worst)}): those rows are slower than this machine can do. Run again on an idle machine.`;
-}
 
 function report(info, rows, summary, elapsed) {
   const defaults = SETTINGS.duration === 4 && SETTINGS.warmup === 1 && SETTINGS.reps === 3 && SETTINGS.connections === 32;
@@ -572,8 +279,8 @@ ${rawTable(rows)}
 async function main() {
   const started = Date.now();
   const versions = preflight();
-  const info = machineInfo(versions);
-  tempDir = await mkdtemp(join(tmpdir(), 'authts-jwt-bench-'));
+  const info = { ...machineInfo(), versions };
+  const tempDir = makeTempDir('authts-jwt-bench-');
   process.stdout.write(`jwt-bench: ${info.cpuModel}, nproc ${info.nproc}, node ${info.node}, ${versions.wrk}\n`);
   const fx = await makeFixtures(tempDir);
 
@@ -609,37 +316,9 @@ async function main() {
       discarded: [],
     });
   }
-  process.stdout.write(`jwt-bench: started ${live.size} servers: ${[...live.entries()].map(([pid, e]) => `${e.name} pid ${pid}`).join(', ')}\n`);
+  process.stdout.write(startedLine('jwt-bench'));
 
-  for (const row of rows) {
-    await verifyRow(row, fx);
-    await runWrk(row.server.port, row.path, SETTINGS.firstWarmup, row.auth);
-  }
-  const total = rows.length * SETTINGS.reps;
-  const perMeasurement = SETTINGS.warmup + SETTINGS.duration + 0.5;
-  let n = 0;
-  let remaining = total;
-  const redoFits = () => (Date.now() - started) / 1000 + (remaining + 1) * perMeasurement + 2 <= SETTINGS.maxSeconds;
-  for (let rep = 1; rep <= SETTINGS.reps; rep++) {
-    for (const row of rows) {
-      n++;
-      for (let attempt = 1; ; attempt++) {
-        await runWrk(row.server.port, row.path, SETTINGS.warmup, row.auth);
-        const r = await measure(row);
-        const retry = r.otherCpu > OTHER_CPU_RETRY && attempt <= MAX_RETRIES_PER_MEASUREMENT && redoFits();
-        process.stdout.write(
-          `[${String(n).padStart(2)}/${total}] rep ${rep} ${row.label.padEnd(58)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99ms, 2).padStart(6)} ms  server ${pct(r.serverCpu).padStart(5)}  wrk ${pct(r.wrkCpu).padStart(5)}  other ${pct(r.otherCpu).padStart(5)}${retry ? '  (busy machine: measured again)' : ''}\n`,
-        );
-        if (!retry) {
-          row.results.push(r);
-          remaining--;
-          break;
-        }
-        row.discarded.push(r);
-        await sleep(2000);
-      }
-    }
-  }
+  await measureRows(rows, SETTINGS, { started, verify: (row) => verifyRow(row, fx), measure, labelWidth: 58 });
   await stopAll();
   const elapsed = (Date.now() - started) / 1000;
   const summary = summarize(rows, rows[0]);
@@ -655,7 +334,7 @@ async function main() {
 }
 
 main().catch(async (err) => {
-  if (interrupted) return;
+  if (wasInterrupted()) return;
   process.stderr.write(`jwt-bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
   await stopAll();
   removeTempDir();

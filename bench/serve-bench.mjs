@@ -16,143 +16,30 @@
 // when the run would exceed it), BENCH_ONLY (regex on row ids: a partial run, RESULTS.md not
 // written), BENCH_KEEP=1 keeps the temp directory, AUTHTS_HTTPD_BIN / AUTHTS_HTTPD_MODULES_DIR /
 // HTPASSWD_BIN / WRK_BIN override the peers' paths.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
-import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, settingsFromEnv, machineInfo as baseMachineInfo, makeTempDir,
+  measureRow, measureRows, onSignalsStop, pct, processCpu, rawTable, removeTempDir, rssMiB, spawnTracked, startedLine,
+  stopAll, summarize, table as resultsTable, waitListening, wasInterrupted, MAX_RETRIES_PER_MEASUREMENT, OTHER_CPU_RETRY,
+} from './lib.mjs';
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const BENCH = join(ROOT, 'bench');
-const AUTHTS_CLI = join(ROOT, 'dist', 'cli', 'authts.js');
 const HTTPD_BIN = process.env.AUTHTS_HTTPD_BIN ?? '/usr/sbin/apache2';
 const HTTPD_MODULES_DIR = process.env.AUTHTS_HTTPD_MODULES_DIR ?? '/usr/lib/apache2/modules';
 const HTPASSWD_BIN = process.env.HTPASSWD_BIN ?? 'htpasswd';
-const WRK_BIN = process.env.WRK_BIN ?? 'wrk';
 
-function intFromEnv(name, fallback, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected an integer >= ${min}`);
-  return n;
-}
-
-const SETTINGS = {
-  duration: intFromEnv('BENCH_DURATION', 4, 1),
-  warmup: intFromEnv('BENCH_WARMUP', 1, 1),
-  firstWarmup: 2,
-  reps: intFromEnv('BENCH_REPS', 3, 1),
-  connections: intFromEnv('BENCH_CONNECTIONS', 32, 1),
-  /** BENCH_ONLY=regex: only the rows whose id matches (plus the baseline); RESULTS.md is then not written. */
-  /** Measurements are redone when other processes were busy meanwhile, while the run stays within this many seconds. */
-  maxSeconds: intFromEnv('BENCH_MAX_SECONDS', 300, 60),
-  only: process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined,
-  wrkThreads: 1,
-};
+const SETTINGS = settingsFromEnv(300);
 
 const USER = 'bench';
 const PASSWORD = 'bench-password-7';
 const BIG_FILE_USERS = 100_000;
 /** The file every row serves: 256 bytes of text. */
 const FILE_BODY = Buffer.from('authts bench: a small static file served by every row of the table.\n'.repeat(4).slice(0, 255) + '\n');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-// ---------------------------------------------------------------------------------------------
-// Processes: everything started here is tracked by PID and stopped by PID.
-
-/** pid → { name, child } for every process we started and have not seen exit. */
-const live = new Map();
-let cleaningUp;
-
-function track(name, child) {
-  if (child.pid === undefined) return;
-  live.set(child.pid, { name, child });
-  child.once('exit', () => live.delete(child.pid));
-}
-
-function exitedPromise(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function stopProcess(pid) {
-  const entry = live.get(pid);
-  if (!entry) return;
-  const done = exitedPromise(entry.child);
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  const ok = await Promise.race([done.then(() => true), sleep(5000).then(() => false)]);
-  if (!ok) {
-    // Hung: kill its process group (spawned detached, so the group is this process and
-    // whatever it forked, e.g. httpd's children).
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await Promise.race([done, sleep(2000)]);
-  }
-  live.delete(pid);
-}
-
-async function stopAll() {
-  cleaningUp ??= Promise.all([...live.keys()].map(stopProcess));
-  await cleaningUp;
-}
-
-process.on('exit', () => {
-  // Last resort (an exception escaped the orderly path): SIGTERM whatever is left.
-  for (const pid of live.keys()) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-let tempDir;
-function removeTempDir() {
-  if (tempDir && process.env.BENCH_KEEP !== '1') rmSync(tempDir, { recursive: true, force: true });
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    interrupted = true;
-    process.stderr.write(`\nbench: ${signal}: stopping every server started by this run\n`);
-    stopAll().finally(() => {
-      removeTempDir();
-      process.exit(130);
-    });
-  });
-}
-
-function spawnTracked(name, command, args, options = {}) {
-  const child = spawn(command, args, {
-    // Own process group: a terminal's Ctrl-C reaches only this script, which then stops the
-    // children itself, in order.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...options,
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (s) => (output += s));
-  child.stderr.setEncoding('utf8').on('data', (s) => (output += s));
-  child.on('error', (e) => (output += `spawn ${command}: ${e.message}\n`));
-  track(name, child);
-  return { child, output: () => output };
-}
+onSignalsStop('bench');
 
 // ---------------------------------------------------------------------------------------------
 // Preflight: every peer must be here.
@@ -268,46 +155,7 @@ function authBlock(site, protectionId) {
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** One GET on 127.0.0.1: { status, body }. */
-function get(port, path, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function waitHttp(name, port, handle) {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (handle.child.exitCode !== null || handle.child.signalCode !== null) {
-      throw new Error(`${name} exited before answering:\n${handle.output()}`);
-    }
-    try {
-      await get(port, '/none/file.txt');
-      return;
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`${name} did not answer on 127.0.0.1:${port} within 15 s:\n${handle.output()}`);
-}
+const waitHttp = (name, port, handle) => waitListening(name, port, handle, '/none/file.txt');
 
 async function startBare(mode, site) {
   const port = await freePort();
@@ -398,21 +246,6 @@ async function startHttpd(dir, site) {
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-/** utime + stime (+ reaped children) of a process, in seconds; 0 if it is gone. */
-function processCpu(pid, withReapedChildren) {
-  let stat;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 0;
-  }
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // f[0] is field 3 (state): utime 14 → f[11], stime → f[12], cutime → f[13], cstime → f[14].
-  let ticks = Number(f[11]) + Number(f[12]);
-  if (withReapedChildren) ticks += Number(f[13]) + Number(f[14]);
-  return ticks / CLK_TCK;
-}
-
 function childrenOf(ppid) {
   const out = [];
   for (const entry of readdirSync('/proc')) {
@@ -436,76 +269,13 @@ function serverCpu(server) {
   return total;
 }
 
-/** Machine-wide CPU ticks from /proc/stat: busy (user..softirq, no steal), steal, and total. */
-function machineTicks() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const busy = user + nice + system + irq + softirq;
-  return { busy, steal, total: busy + idle + iowait + steal };
-}
-
-function runWrk(port, path, seconds, authHeader) {
-  const args = [
-    `-t${SETTINGS.wrkThreads}`,
-    `-c${SETTINGS.connections}`,
-    `-d${seconds}s`,
-    '--timeout', '10s',
-    '-s', join(BENCH, 'wrk-report.lua'),
-    ...(authHeader ? ['-H', `Authorization: ${authHeader}`] : []),
-    `http://127.0.0.1:${port}${path}`,
-  ];
-  const handle = spawnTracked('wrk', WRK_BIN, args);
-  return exitedPromise(handle.child).then(() => {
-    const text = handle.output();
-    const line = text.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-    if (handle.child.exitCode !== 0 || !line) throw new Error(`wrk failed (exit ${handle.child.exitCode}):\n${text}`);
-    return JSON.parse(line.slice('WRK_RESULT '.length));
-  });
-}
-
-async function measure(row) {
-  const before = serverCpu(row.server);
-  const ticks0 = machineTicks();
-  const t0 = process.hrtime.bigint();
-  const w = await runWrk(row.server.port, row.path, SETTINGS.duration, row.auth);
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = serverCpu(row.server) - before;
-  const ticks1 = machineTicks();
-  const seconds = w.duration_us / 1e6;
-  const socketErrors = w.errors.connect + w.errors.read + w.errors.write + w.errors.timeout;
-  if (w.errors.status > 0) {
-    throw new Error(`${row.label}: ${w.errors.status} of ${w.requests} responses were not 2xx/3xx: the setup is wrong, not slow`);
-  }
-  return {
-    rps: w.requests / seconds,
-    requests: w.requests,
-    p50ms: w.latency_us.p50 / 1000,
-    p99ms: w.latency_us.p99 / 1000,
-    wrkCpu: (w.cpu_ticks.user + w.cpu_ticks.system) / CLK_TCK / seconds,
-    serverCpu: cpu / wall,
-    serverCpuUsPerReq: (cpu / w.requests) * 1e6,
-    // Everything else that ran on the machine meanwhile (this script, other processes), in cores.
-    otherCpu: Math.max(0, (ticks1.busy - ticks0.busy) / CLK_TCK / wall - cpu / wall - (w.cpu_ticks.user + w.cpu_ticks.system) / CLK_TCK / wall),
-    steal: (ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total),
-    socketErrors,
-    errors: w.errors,
-    rssMiB: serverRssMiB(row.server),
-  };
-}
+/** One measurement of a row: wrk for SETTINGS.duration s, the server's CPU and memory from /proc. */
+const measure = (row) => measureRow(row, SETTINGS, () => serverCpu(row.server), () => serverRssMiB(row.server));
 
 /** Resident memory of a server after a measurement, MiB; for httpd the parent plus its children (shared pages counted in each). */
 function serverRssMiB(server) {
   const pids = server.kind === 'httpd' ? [server.pid, ...childrenOf(server.pid)] : [server.pid];
-  let kib = 0;
-  for (const pid of pids) {
-    try {
-      kib += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return kib / 1024;
+  return pids.reduce((mib, pid) => mib + rssMiB(pid), 0);
 }
 
 /** Before a row is measured: protected rows refuse a request without credentials and serve the file with them. */
@@ -523,80 +293,19 @@ async function verifyRow(row) {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-/** The commit dist/ was built from, and whether src/ had uncommitted changes. */
-function gitDescribe() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
 function machineInfo(versions) {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
-  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
   return {
-    date: new Date().toISOString(),
-    nproc,
-    availableParallelism: availableParallelism(),
-    cpuModel: model,
-    kernel: release(),
-    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    node: process.version,
+    ...baseMachineInfo(),
     httpd: versions.httpdVersion,
     wrk: versions.wrkVersion,
-    authts: gitDescribe(),
     uvThreadpool: process.env.UV_THREADPOOL_SIZE ? `${process.env.UV_THREADPOOL_SIZE} (UV_THREADPOOL_SIZE)` : '4 (libuv default; UV_THREADPOOL_SIZE unset)',
   };
 }
 
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const pct = (x) => `${fmt(x * 100, 0)} %`;
-
-function summarize(rows, baseline) {
-  const base = median(baseline.results.map((r) => r.rps));
-  return rows.map((row) => {
-    const rs = row.results;
-    const rps = median(rs.map((r) => r.rps));
-    return {
-      row,
-      rps,
-      min: Math.min(...rs.map((r) => r.rps)),
-      max: Math.max(...rs.map((r) => r.rps)),
-      ratio: rps / base,
-      p50: median(rs.map((r) => r.p50ms)),
-      p99: median(rs.map((r) => r.p99ms)),
-      serverCpu: median(rs.map((r) => r.serverCpu)),
-      usPerReq: median(rs.map((r) => r.serverCpuUsPerReq)),
-      wrkCpu: median(rs.map((r) => r.wrkCpu)),
-      otherCpu: median(rs.map((r) => r.otherCpu)),
-      rssMiB: Math.max(...rs.map((r) => r.rssMiB)),
-      steal: Math.max(...rs.map((r) => r.steal)),
-      socketErrors: rs.reduce((a, r) => a + r.socketErrors, 0),
-    };
-  });
-}
-
-function table(summary) {
-  const head = '| # | server | protection | req/s (median) | min – max | vs bare node:http | p50 ms | p99 ms | server CPU | server CPU µs/req | server RSS MiB | wrk CPU | other CPU | socket errors |';
-  const sep = '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
-  const lines = summary.map((s, i) =>
-    `| ${i + 1} | ${s.row.serverLabel} | ${s.row.protectionLabel} | ${fmt(s.rps)} | ${fmt(s.min)} – ${fmt(s.max)} | ${fmt(s.ratio, 2)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${pct(s.serverCpu)} | ${fmt(s.usPerReq, 0)} | ${fmt(s.rssMiB)} | ${pct(s.wrkCpu)} | ${pct(s.otherCpu)} | ${s.socketErrors} |`,
-  );
-  return [head, sep, ...lines].join('\n');
-}
+const table = (summary) => resultsTable(summary, 'vs bare node:http');
 
 function targets(summary) {
   const by = (id) => summary.find((s) => s.row.id === id);
@@ -626,32 +335,6 @@ function targets(summary) {
   ].join('\n');
 }
 
-function rawTable(rows) {
-  const lines = [
-    '| row | rep | req/s | p50 ms | p99 ms | server CPU | wrk CPU | other CPU | steal | requests | socket errors (connect/read/write/timeout) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const row of rows) {
-    const line = (rep, r) =>
-      `| ${row.label} | ${rep} | ${fmt(r.rps)} | ${fmt(r.p50ms, 2)} | ${fmt(r.p99ms, 2)} | ${pct(r.serverCpu)} | ${pct(r.wrkCpu)} | ${pct(r.otherCpu)} | ${fmt(r.steal * 100, 1)} % | ${r.requests} | ${r.errors.connect}/${r.errors.read}/${r.errors.write}/${r.errors.timeout} |`;
-    row.results.forEach((r, i) => lines.push(line(String(i + 1), r)));
-    for (const r of row.discarded) lines.push(line('discarded', r));
-  }
-  return lines.join('\n');
-}
-
-/** Other processes' CPU above this (in cores, median of a row) makes the run's numbers suspect. */
-const OTHER_CPU_LIMIT = 0.15;
-/** A measurement during which other processes used more than this (in cores) is redone, while the run stays within SETTINGS.maxSeconds. */
-const OTHER_CPU_RETRY = 0.2;
-const MAX_RETRIES_PER_MEASUREMENT = 3;
-
-function contamination(summary) {
-  const bad = summary.filter((s) => s.otherCpu > OTHER_CPU_LIMIT);
-  if (bad.length === 0) return '';
-  const worst = Math.max(...bad.map((s) => s.otherCpu));
-  return `**Warning: the machine was not quiet.** Processes other than the server and wrk used more than ${pct(OTHER_CPU_LIMIT)} of a core during ${bad.length} of ${summary.length} rows (up to ${pct(worst)}): those rows are slower than this machine can do. Run again on an idle machine.`;
-}
 
 function report(info, rows, summary, httpd, elapsed) {
   const defaults = SETTINGS.duration === 4 && SETTINGS.warmup === 1 && SETTINGS.reps === 3 && SETTINGS.connections === 32;
@@ -714,7 +397,7 @@ async function main() {
   const started = Date.now();
   const versions = preflight();
   const info = machineInfo(versions);
-  tempDir = await mkdtemp(join(tmpdir(), 'authts-bench-'));
+  const tempDir = makeTempDir('authts-bench-');
   await chmod(tempDir, 0o755);
   // httpd's workers (www-data when we are root) must reach the files: every directory on the way.
   for (let d = dirname(tempDir); d !== dirname(d); d = dirname(d)) {
@@ -732,7 +415,7 @@ async function main() {
   const authts = {};
   for (const p of PROTECTIONS) authts[p.id] = await startAuthts(tempDir, site, p.id);
   const httpd = await startHttpd(tempDir, site);
-  process.stdout.write(`bench: started ${live.size} servers: ${[...live.entries()].map(([pid, e]) => `${e.name} pid ${pid}`).join(', ')}\n`);
+  process.stdout.write(startedLine('bench'));
 
   const rows = [
     { id: 'bare-memory', serverLabel: 'bare node:http', protectionLabel: 'none, file from memory', server: bareMemory, path: '/none/file.txt' },
@@ -744,37 +427,7 @@ async function main() {
     .map((r) => ({ ...r, label: `${r.serverLabel.replaceAll('`', '')}: ${r.protectionLabel.replaceAll('`', '')}`, results: [], discarded: [] }))
     .filter((r, i) => i === 0 || !SETTINGS.only || SETTINGS.only.test(r.id));
 
-  for (const row of rows) {
-    await verifyRow(row);
-    await runWrk(row.server.port, row.path, SETTINGS.firstWarmup, row.auth);
-  }
-  const total = rows.length * SETTINGS.reps;
-  let n = 0;
-  const perMeasurement = SETTINGS.warmup + SETTINGS.duration + 0.5;
-  let remaining = total;
-  /** A redo (pause + measurement) fits if the measurements still to come fit after it. */
-  const redoFits = () => (Date.now() - started) / 1000 + (remaining + 1) * perMeasurement + 2 <= SETTINGS.maxSeconds;
-  for (let rep = 1; rep <= SETTINGS.reps; rep++) {
-    for (const row of rows) {
-      n++;
-      for (let attempt = 1; ; attempt++) {
-        await runWrk(row.server.port, row.path, SETTINGS.warmup, row.auth);
-        const r = await measure(row);
-        const noisy = r.otherCpu > OTHER_CPU_RETRY;
-        const retry = noisy && attempt <= MAX_RETRIES_PER_MEASUREMENT && redoFits();
-        process.stdout.write(
-          `[${String(n).padStart(2)}/${total}] rep ${rep} ${row.label.padEnd(52)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99ms, 2).padStart(6)} ms  server ${pct(r.serverCpu).padStart(5)}  wrk ${pct(r.wrkCpu).padStart(5)}  other ${pct(r.otherCpu).padStart(5)}${retry ? '  (busy machine: measured again)' : ''}\n`,
-        );
-        if (!retry) {
-          row.results.push(r);
-          remaining--;
-          break;
-        }
-        row.discarded.push(r);
-        await sleep(2000);
-      }
-    }
-  }
+  await measureRows(rows, SETTINGS, { started, verify: verifyRow, measure, labelWidth: 52 });
 
   const errorLog = await readFile(httpd.errorLog, 'utf8').catch(() => '');
   await stopAll();
@@ -795,7 +448,7 @@ async function main() {
 }
 
 main().catch(async (err) => {
-  if (interrupted) return; // the signal handler stops everything and exits
+  if (wasInterrupted()) return; // the signal handler stops everything and exits
   process.stderr.write(`bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
   await stopAll();
   removeTempDir();
