@@ -22,7 +22,8 @@ export type ConfigErrorCode =
   | 'CONFIG_HANDLER'
   | 'CONFIG_DUPLICATE'
   | 'CONFIG_NEEDS_ROOT'
-  | 'CONFIG_BAD_KEY';
+  | 'CONFIG_BAD_KEY'
+  | 'CONFIG_CACHE_SECRET';
 
 /** Where a configuration line came from. */
 export interface SourceLocation {
@@ -108,7 +109,8 @@ export type AuthTsErrorCode =
   | 'DBD_QUERY_FAILED'
   | 'DBD_NOT_CONFIGURED'
   | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_TIMEOUT';
+  | 'UPSTREAM_TIMEOUT'
+  | 'CACHE_UNAVAILABLE';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {

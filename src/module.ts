@@ -16,6 +16,15 @@ export interface AuthnProvider {
    * not this provider's: no key of its for the token) moves on to the next provider.
    */
   checkToken?(req: AuthRequest, token: string): Promise<TokenResult>;
+  /**
+   * For the credential cache (`AuthnCacheProvideFor`): a string that changes whenever what this
+   * provider would answer may have changed (the user file's identity: device, inode, size,
+   * times), made part of every cache key so that entries die at once with such a change; or
+   * `undefined` when the provider cannot vouch for its source right now (file unreadable, or
+   * changed too recently for its identity to be trusted), and nothing may be cached or reused.
+   * A provider without it is cached by TTL alone.
+   */
+  cacheIdentity?(req: AuthRequest): string | undefined;
 }
 
 /**

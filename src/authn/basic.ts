@@ -3,6 +3,7 @@ import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
 import { authName, authType, providerListDirective, quoteParam } from './core.js';
+import { findSocacheModule } from './socache.js';
 
 /** mod_auth_basic's per-section settings. */
 export interface AuthBasicSettings {
@@ -100,9 +101,19 @@ async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
   const settings = req.settings(authBasic);
   let result: AuthnResult;
   try {
-    result = await runProviderChain(req, settings.providers ?? [defaultProvider(req)], async (target, ref) => {
+    const chain = settings.providers ?? [defaultProvider(req)];
+    const cache = findSocacheModule(requestConfig(req).registry.modules);
+    result = await runProviderChain(req, chain, async (target, ref) => {
+      if (cache && ref.provider === cache.provider) {
+        // mod_authn_socache: a live entry grants; anything else moves on to the next provider.
+        return cache.lookup(req, chain, credentials.user, credentials.password);
+      }
       if (!ref.provider.checkPassword) throw new Error(`provider ${ref.name} cannot check passwords`);
-      return ref.provider.checkPassword(target, credentials.user, credentials.password);
+      req.log.debug({ provider: ref.name }, 'asking authn provider');
+      const answer = await ref.provider.checkPassword(target, credentials.user, credentials.password);
+      // Only a grant is ever cached (never denied, not-found or an error).
+      if (answer === 'granted' && cache) await cache.store(req, chain, ref, credentials.user, credentials.password);
+      return answer;
     });
   } catch (err) {
     if (settings.authoritative === false) return 'declined';

@@ -10,7 +10,7 @@ import type { AuthRequest } from '../request.js';
 import { hashKind, makeDummyHash, verifyPassword } from '../passwords/index.js';
 import { cfgLines, MAX_STRING_LEN } from './cfg-getline.js';
 import { getWord } from './getword.js';
-import { createTextFileIndex, type TextFileIndex } from './text-file.js';
+import { createTextFileIndex, type TextFileIndex, type TextFileIndexOptions } from './text-file.js';
 
 /** Per-section settings of `authn_file`. */
 export interface AuthnFileSettings {
@@ -107,6 +107,11 @@ export interface UserFileChecker {
   checkPassword(user: string, password: string, log?: Logger): Promise<AuthnResult>;
   /** The hash of the first `user:realm:hash` line, or `undefined`. */
   getRealmHash(user: string, realm: string): Promise<string | undefined>;
+  /**
+   * `path` plus the file's identity now (see `TextFileIndex.identity`), or `undefined` while the
+   * file is unreadable or changed too recently to be told apart from a further change.
+   */
+  identity(): string | undefined;
 }
 
 /**
@@ -118,11 +123,12 @@ export interface UserFileChecker {
  * await users.checkPassword('alice', 'secret'); // 'granted'
  * ```
  */
-export function createUserFileChecker(path: string): UserFileChecker {
-  const index: TextFileIndex<LoadedUserFile> = createTextFileIndex(path, (text) => ({
-    file: parseUserFile(text),
-    dummy: undefined,
-  }));
+export function createUserFileChecker(path: string, options: TextFileIndexOptions = {}): UserFileChecker {
+  const index: TextFileIndex<LoadedUserFile> = createTextFileIndex(
+    path,
+    (text) => ({ file: parseUserFile(text), dummy: undefined }),
+    options,
+  );
 
   /** Spends what a real check costs; the answer is irrelevant (it is always false). */
   async function checkDummy(loaded: LoadedUserFile, password: string): Promise<void> {
@@ -156,6 +162,10 @@ export function createUserFileChecker(path: string): UserFileChecker {
       const loaded = await index.get();
       return loaded.file.realms.get(realmKey(user, realm));
     },
+    identity: function userFileIdentity(): string | undefined {
+      const id = index.identity();
+      return id === undefined ? undefined : `${path.length}:${path}:${id}`;
+    },
   };
 }
 
@@ -165,7 +175,8 @@ export function createUserFileChecker(path: string): UserFileChecker {
  * authn provider `file`.
  *
  * Each file is parsed once and re-read when it changes (one {@link UserFileChecker} per
- * absolute path, shared by every section naming it); `close()` drops them.
+ * absolute path, shared by every section naming it); `close()` drops them. `options` are those
+ * of each file's index (`racyWindowMs`, for tests).
  *
  * Provider `file`, as httpd's:
  * - `checkPassword`: no `AuthUserFile`, or a missing/unreadable file → throws `AuthTsError`
@@ -181,7 +192,7 @@ export function createUserFileChecker(path: string): UserFileChecker {
  * // <Location /private> AuthUserFile conf/users </Location>, AuthBasicProvider file
  * ```
  */
-export function createAuthnFileModule(): Module<AuthnFileSettings> {
+export function createAuthnFileModule(options: TextFileIndexOptions = {}): Module<AuthnFileSettings> {
   const checkers = new Map<string, UserFileChecker>();
 
   function checkerFor(req: AuthRequest): UserFileChecker {
@@ -191,7 +202,7 @@ export function createAuthnFileModule(): Module<AuthnFileSettings> {
     }
     let checker = checkers.get(path);
     if (!checker) {
-      checker = createUserFileChecker(path);
+      checker = createUserFileChecker(path, options);
       checkers.set(path, checker);
     }
     return checker;
@@ -203,6 +214,10 @@ export function createAuthnFileModule(): Module<AuthnFileSettings> {
     },
     getRealmHash: async function fileGetRealmHash(req, user, realm): Promise<string | undefined> {
       return checkerFor(req).getRealmHash(user, realm);
+    },
+    cacheIdentity: function fileCacheIdentity(req): string | undefined {
+      if (req.settings(module).userFile === undefined) return undefined;
+      return checkerFor(req).identity();
     },
   };
 

@@ -24,6 +24,12 @@ export interface TextFileIndex<T> {
   get(): Promise<T>;
   /** Forgets the parsed contents (the next `get` reads the file again). */
   clear(): void;
+  /**
+   * The file's identity now (device, inode, size, modification and change times), from one
+   * synchronous `stat`; `undefined` while the file is unreadable or changed less than the racy
+   * window ago (when a further change could keep the same identity).
+   */
+  identity(): string | undefined;
 }
 
 interface Snapshot<T> {
@@ -116,6 +122,14 @@ export function createTextFileIndex<T>(
     },
     clear: function clearTextFile(): void {
       snapshot = undefined;
+    },
+    identity: function textFileIdentity(): string | undefined {
+      try {
+        const state = statFile(path, racyWindowMs);
+        return state.racy ? undefined : state.key;
+      } catch {
+        return undefined;
+      }
     },
   };
 }
