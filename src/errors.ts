@@ -110,7 +110,8 @@ export type AuthTsErrorCode =
   | 'DBD_NOT_CONFIGURED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
-  | 'CACHE_UNAVAILABLE';
+  | 'CACHE_UNAVAILABLE'
+  | 'REGULATION_UNAVAILABLE';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {

@@ -2,6 +2,7 @@ import { accessCompat } from './access/compat.js';
 import { authBasic } from './authn/basic.js';
 import { authBearer } from './authn/bearer.js';
 import { authnSocache } from './authn/socache.js';
+import { authTsRegulation } from './authn/regulation.js';
 import { authnCore } from './authn/core.js';
 import { authTsHandler } from './authts-handler.js';
 import { authzCore } from './authz/core.js';
@@ -23,5 +24,5 @@ import { proxyModule } from './proxy-module.js';
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authnFile, authnSocache, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd];
+  return [core, accessCompat, authnCore, authBasic, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd];
 }

@@ -3,6 +3,7 @@ import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
 import { authName, authType, providerListDirective, quoteParam } from './core.js';
+import { findRegulationModule } from './regulation.js';
 import { findSocacheModule } from './socache.js';
 
 /** mod_auth_basic's per-section settings. */
@@ -99,10 +100,20 @@ async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
   }
   req.user = credentials.user;
   const settings = req.settings(authBasic);
+  const modules = requestConfig(req).registry.modules;
+  // Brute-force regulation: a banned user name or address is refused before any provider (the
+  // cache included) is asked, with the same answer whether the user exists or not.
+  const regulation = findRegulationModule(modules);
+  const retryAfter = regulation ? await regulation.bannedFor(req, credentials.user) : 0;
+  if (retryAfter > 0) {
+    req.log.info({ code: 'REGULATION_BAN', user: credentials.user, path: req.path }, 'refused: too many authentication failures');
+    req.responseHeaders.set('Retry-After', String(retryAfter));
+    return 429;
+  }
   let result: AuthnResult;
   try {
     const chain = settings.providers ?? [defaultProvider(req)];
-    const cache = findSocacheModule(requestConfig(req).registry.modules);
+    const cache = findSocacheModule(modules);
     result = await runProviderChain(req, chain, async (target, ref) => {
       if (cache && ref.provider === cache.provider) {
         // mod_authn_socache: a live entry grants; anything else moves on to the next provider.
@@ -120,8 +131,14 @@ async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
     req.log.error({ err, user: credentials.user }, 'authn provider could not answer');
     return 500;
   }
-  if (result === 'granted') return 'ok';
+  if (result === 'granted') {
+    // Not awaited: a success is never slowed by the store.
+    if (regulation) void regulation.record(req, credentials.user, true);
+    return 'ok';
+  }
   if (settings.authoritative === false && result === 'not-found') return 'declined';
+  // An unknown user counts as a wrong password does: the ban never tells them apart.
+  if (regulation) await regulation.record(req, credentials.user, false);
   req.log.info(
     { user: credentials.user, path: req.path },
     result === 'denied' ? 'authentication failure: Password Mismatch' : 'user not found',

@@ -6,7 +6,7 @@
  * it never sees a password, a user name or an unkeyed hash of either. A store that cannot
  * answer (Redis down, slow) rejects within its bounded wait; the caller treats that as a miss.
  */
-import { AuthTsError } from '../errors.js';
+import { openBoundedRedis } from './redis.js';
 
 /** A set of opaque keys, each alive until its TTL ends. */
 export interface CredentialStore {
@@ -88,18 +88,6 @@ export interface RedisCredentialStoreOptions {
   readonly timeoutMs?: number;
 }
 
-/** The subset of node-redis's client used here. */
-interface RedisLike {
-  isReady: boolean;
-  on(event: 'error', listener: (err: unknown) => void): unknown;
-  connect(): Promise<unknown>;
-  exists(key: string): Promise<number>;
-  set(key: string, value: string, options: { expiration: { type: 'PX'; value: number } }): Promise<unknown>;
-  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
-  del(keys: string[]): Promise<number>;
-  destroy(): void;
-}
-
 /**
  * A store in Redis: `SET prefix+key 1 PX ttl`, `EXISTS prefix+key`. The client connects in the
  * background and reconnects by itself; while it is not connected every operation fails at once
@@ -120,41 +108,8 @@ export async function createRedisCredentialStore(options: RedisCredentialStoreOp
   const prefix = options.prefix ?? 'authts:authn:';
   const timeoutMs = options.timeoutMs ?? 250;
   if (!(timeoutMs > 0)) throw new TypeError('createRedisCredentialStore: options.timeoutMs must be > 0');
-  const { createClient } = await import('redis');
-  const client = createClient({
-    url: options.url,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: Math.max(timeoutMs, 1_000),
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000),
-    },
-  }) as unknown as RedisLike;
-  let closed = false;
-  // Without a listener an 'error' event would crash the process; outages are reported per use.
-  client.on('error', () => {});
-  client.connect().catch(() => {});
-
-  function bounded<T>(what: string, op: () => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new AuthTsError('CACHE_UNAVAILABLE', 'the credential cache is closed'));
-    if (!client.isReady) {
-      return Promise.reject(new AuthTsError('CACHE_UNAVAILABLE', `redis ${what}: not connected`));
-    }
-    return new Promise<T>((resolvePromise, reject) => {
-      const timer = setTimeout(() => {
-        reject(new AuthTsError('CACHE_UNAVAILABLE', `redis ${what}: no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      op().then(
-        (value) => {
-          clearTimeout(timer);
-          resolvePromise(value);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(new AuthTsError('CACHE_UNAVAILABLE', `redis ${what} failed`, { cause: err }));
-        },
-      );
-    });
-  }
+  const redis = await openBoundedRedis({ url: options.url, timeoutMs, code: 'CACHE_UNAVAILABLE', what: 'the credential cache' });
+  const { client, bounded } = redis;
 
   return {
     kind: 'redis',
@@ -165,16 +120,11 @@ export async function createRedisCredentialStore(options: RedisCredentialStoreOp
       if (!(ttlMs > 0)) return;
       await bounded('SET', () => client.set(prefix + key, '1', { expiration: { type: 'PX', value: Math.ceil(ttlMs) } }));
     },
-    clear: async function redisClear() {
-      if (closed || !client.isReady) return;
-      for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-        if (keys.length > 0) await client.del(keys);
-      }
+    clear: function redisClear() {
+      return redis.clearPrefix(prefix);
     },
-    close: async function redisClose() {
-      if (closed) return;
-      closed = true;
-      client.destroy();
+    close: function redisClose() {
+      return redis.close();
     },
   };
 }

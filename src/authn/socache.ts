@@ -18,10 +18,8 @@
  *   asked, never a grant from nothing; an expired entry is never used, provider outage or not.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { AuthTsError, type SourceLocation } from '../errors.js';
-import type { AuthnProviderRef, AuthnResult, AuthnProvider, DirectiveContext, Module } from '../module.js';
+import type { AuthnProviderRef, AuthnResult, AuthnProvider, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
 import { withAliasSettings } from '../request-state.js';
 import {
@@ -29,6 +27,7 @@ import {
   createRedisCredentialStore,
   type CredentialStore,
 } from './credential-store.js';
+import { MIN_SECRET_BYTES, readSecretArgument } from './secret.js';
 
 /** Per-section settings of `authn_socache`. */
 export interface AuthnSocacheSettings {
@@ -57,7 +56,7 @@ export interface AuthnSocacheServerSettings {
 /** Default `AuthnCacheTimeout`, as httpd's. */
 export const DEFAULT_CACHE_TIMEOUT_SECONDS = 300;
 /** The shortest `AuthTsCacheSecret` accepted, in bytes. */
-export const MIN_SECRET_BYTES = 16;
+export { MIN_SECRET_BYTES };
 
 /**
  * The cache key of one credential: hex HMAC-SHA256 under `secret` of a version tag, `context`,
@@ -269,30 +268,6 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
     },
   };
 
-  function readSecret(ctx: DirectiveContext, arg: string): Buffer {
-    let text: string | undefined;
-    if (arg.startsWith('file:')) {
-      const path = resolve(ctx.serverRoot, arg.slice(5));
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code ?? String(err);
-        return ctx.error('CONFIG_CACHE_SECRET', `cannot read the cache secret file ${path}: ${reason}`);
-      }
-    } else if (arg.startsWith('env:')) {
-      const name = arg.slice(4);
-      text = name === '' ? undefined : process.env[name];
-      if (text === undefined) return ctx.error('CONFIG_CACHE_SECRET', `the environment variable ${name || '(none)'} is not set`);
-    } else {
-      return ctx.error('CONFIG_CACHE_SECRET', 'AuthTsCacheSecret takes file:<path> or env:<NAME>', 'the secret itself never goes in the configuration');
-    }
-    const secret = Buffer.from(text.trim(), 'utf8');
-    if (secret.length < MIN_SECRET_BYTES) {
-      return ctx.error('CONFIG_CACHE_SECRET', `the cache secret is ${secret.length} bytes; at least ${MIN_SECRET_BYTES} are needed`, 'e.g. openssl rand -hex 32');
-    }
-    return secret;
-  }
-
   const module: AuthnSocacheModule = {
     name: 'authn_socache',
     provider,
@@ -341,7 +316,7 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
         syntax: 'AuthTsCacheSecret file:<path>|env:<NAME>',
         apply(ctx, [arg]) {
           const server = ctx.server(module);
-          server.secret = readSecret(ctx, arg ?? '');
+          server.secret = readSecretArgument(ctx, arg ?? '');
           server.secretWhere = ctx.where;
         },
       },
