@@ -15,9 +15,8 @@
  * - A store that cannot answer (Redis down or slow, bounded wait) fails open: the provider
  *   decides as without regulation, and a warning `REGULATION_UNAVAILABLE` is logged.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { SourceLocation } from '../errors.js';
-import { AuthTsError } from '../errors.js';
 import { parseAddress } from '../expr/ipsubnet.js';
 import { onOffDirective } from '../config/args.js';
 import type { DirectiveSpec, Module } from '../module.js';
@@ -25,6 +24,7 @@ import type { AuthRequest } from '../request.js';
 import { createMemoryRegulationStore, createRedisRegulationStore, type RegulationStore } from './regulation-store.js';
 import { readSecretArgument } from './secret.js';
 import { parseStoreSpec, type CacheStoreSpec } from './socache.js';
+import { moduleKind, PerConfigurationStores, requireSecretForRedis, type StoreRuntime } from './shared-stores.js';
 
 /** What `AuthTsRegulationMode` counts. */
 export interface RegulationMode {
@@ -69,10 +69,7 @@ export interface RegulationModule extends Module<RegulationSettings, RegulationS
   record(req: AuthRequest, user: string, success: boolean): Promise<void>;
 }
 
-interface Runtime {
-  readonly store: Promise<RegulationStore>;
-  readonly secret: Buffer;
-}
+type Runtime = StoreRuntime<RegulationStore>;
 
 /**
  * The regulation key of a user name: `u:` and the hex HMAC-SHA256 under `secret` of its NFC,
@@ -134,29 +131,18 @@ function secondsDirective(name: string, key: 'maxRetries' | 'findTime' | 'banTim
 export function createRegulationModule(options: RegulationOptions = {}): RegulationModule {
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('createRegulationModule: options.now must be a function');
-  const runtimes = new WeakMap<RegulationServerSettings, Runtime>();
-  const all = new Set<Runtime>();
-  const released = new WeakSet<RegulationServerSettings>();
+  const stores = new PerConfigurationStores<RegulationStore>('REGULATION_UNAVAILABLE', 'its regulation store');
 
   function runtimeFor(server: RegulationServerSettings): Runtime {
-    let runtime = runtimes.get(server);
-    if (runtime) return runtime;
-    if (released.has(server)) throw new AuthTsError('REGULATION_UNAVAILABLE', 'the configuration was closed: its regulation store is released');
-    const spec = server.store ?? { kind: 'memory' };
-    const store =
+    return stores.runtimeFor(server, (spec) =>
       spec.kind === 'memory'
         ? Promise.resolve(createMemoryRegulationStore({ now }))
         : createRedisRegulationStore({
             url: spec.url,
             ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
             ...(options.redisTimeoutMs === undefined ? {} : { timeoutMs: options.redisTimeoutMs }),
-          });
-    store.catch(() => {});
-    // checkConfig refuses Redis without a shared secret; memory gets a random per-process one.
-    runtime = { store, secret: server.secret ?? randomBytes(32) };
-    runtimes.set(server, runtime);
-    all.add(runtime);
-    return runtime;
+          }),
+    );
   }
 
   function keysOf(req: AuthRequest, runtime: Runtime, user: string): string[] {
@@ -260,38 +246,20 @@ export function createRegulationModule(options: RegulationOptions = {}): Regulat
       },
     ],
     checkConfig(view) {
-      const server = view.serverSettings(module);
-      if (server.store?.kind === 'redis' && server.secret === undefined) {
-        view.error(
-          server.storeWhere ?? { file: '', line: 0 },
-          'AuthTsRegulationStore',
-          'CONFIG_CACHE_SECRET',
-          'a Redis regulation store is shared between processes: it needs AuthTsRegulationSecret (the same secret on every authts using it)',
-          'AuthTsRegulationSecret file:/etc/authts/regulation-secret (made with: openssl rand -hex 32)',
-        );
-      }
+      requireSecretForRedis(view, module, 'AuthTsRegulationStore', 'AuthTsRegulationSecret', 'regulation store');
     },
-    release: async function releaseRegulation(config): Promise<void> {
-      const server = config.serverSettings(module);
-      released.add(server);
-      const runtime = runtimes.get(server);
-      if (!runtime) return;
-      runtimes.delete(server);
-      all.delete(runtime);
-      await (await runtime.store.catch(() => undefined))?.close();
+    release: function releaseRegulation(config): Promise<void> {
+      return stores.release(config.serverSettings(module));
     },
-    close: async function closeRegulation(): Promise<void> {
-      const open = [...all];
-      all.clear();
-      await Promise.all(open.map(async (runtime) => (await runtime.store.catch(() => undefined))?.close()));
+    close: function closeRegulation(): Promise<void> {
+      return stores.closeAll();
     },
   };
-  regulationModules.add(module);
+  regulationKind.mark(module);
   return module;
 }
 
-const regulationModules = new WeakSet<Module<any, any>>();
-const foundIn = new WeakMap<readonly Module<any, any>[], RegulationModule | null>();
+const regulationKind = moduleKind<RegulationModule>();
 
 /**
  * The regulation module among `modules` (a configuration's registry), or `undefined`.
@@ -302,12 +270,7 @@ const foundIn = new WeakMap<readonly Module<any, any>[], RegulationModule | null
  * ```
  */
 export function findRegulationModule(modules: readonly Module<any, any>[]): RegulationModule | undefined {
-  let found = foundIn.get(modules);
-  if (found === undefined) {
-    found = (modules.find((m) => regulationModules.has(m)) as RegulationModule | undefined) ?? null;
-    foundIn.set(modules, found);
-  }
-  return found ?? undefined;
+  return regulationKind.find(modules);
 }
 
 /**

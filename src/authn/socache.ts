@@ -17,8 +17,8 @@
  * - a store that cannot answer (Redis down or slow, bounded wait) is a miss: the provider is
  *   asked, never a grant from nothing; an expired entry is never used, provider outage or not.
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { AuthTsError, type SourceLocation } from '../errors.js';
+import { createHmac } from 'node:crypto';
+import type { SourceLocation } from '../errors.js';
 import type { AuthnProviderRef, AuthnResult, AuthnProvider, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
 import { withAliasSettings } from '../request-state.js';
@@ -28,6 +28,7 @@ import {
   type CredentialStore,
 } from './credential-store.js';
 import { MIN_SECRET_BYTES, readSecretArgument } from './secret.js';
+import { moduleKind, PerConfigurationStores, requireSecretForRedis, type StoreRuntime, type StoreSpec } from './shared-stores.js';
 
 /** Per-section settings of `authn_socache`. */
 export interface AuthnSocacheSettings {
@@ -40,7 +41,8 @@ export interface AuthnSocacheSettings {
 }
 
 /** What `AuthnCacheSOCache` chose. */
-export type CacheStoreSpec = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string };
+/** Where a cache lives: `memory` (also `shmcb`) or Redis. */
+export type CacheStoreSpec = StoreSpec;
 
 /** Server-wide settings of `authn_socache`. */
 export interface AuthnSocacheServerSettings {
@@ -124,10 +126,7 @@ export interface AuthnSocacheOptions {
 }
 
 /** A configuration's store and secret, made on first use. */
-interface Runtime {
-  readonly store: Promise<CredentialStore>;
-  readonly secret: Buffer;
-}
+type Runtime = StoreRuntime<CredentialStore>;
 
 /** The `authn_socache` module plus the two calls `AuthBasicProvider` makes into it. */
 export interface AuthnSocacheModule extends Module<AuthnSocacheSettings, AuthnSocacheServerSettings> {
@@ -157,31 +156,18 @@ export interface AuthnSocacheModule extends Module<AuthnSocacheSettings, AuthnSo
 export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): AuthnSocacheModule {
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('createAuthnSocacheModule: options.now must be a function');
-  const runtimes = new WeakMap<AuthnSocacheServerSettings, Runtime>();
-  const all = new Set<Runtime>();
-  /** Configurations released: their late requests get no store (and open no new connection). */
-  const released = new WeakSet<AuthnSocacheServerSettings>();
+  const stores = new PerConfigurationStores<CredentialStore>('CACHE_UNAVAILABLE', 'its credential cache');
 
   function runtimeFor(server: AuthnSocacheServerSettings): Runtime {
-    let runtime = runtimes.get(server);
-    if (runtime) return runtime;
-    if (released.has(server)) throw new AuthTsError('CACHE_UNAVAILABLE', 'the configuration was closed: its credential cache is released');
-    const spec = server.store ?? { kind: 'memory' };
-    // checkConfig refuses Redis without a shared secret; memory gets a random per-process one.
-    const secret = server.secret ?? randomBytes(32);
-    const store =
+    return stores.runtimeFor(server, (spec) =>
       spec.kind === 'memory'
         ? Promise.resolve(createMemoryCredentialStore({ now, ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }) }))
         : createRedisCredentialStore({
             url: spec.url,
             ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
             ...(options.redisTimeoutMs === undefined ? {} : { timeoutMs: options.redisTimeoutMs }),
-          });
-    store.catch(() => {});
-    runtime = { store, secret };
-    runtimes.set(server, runtime);
-    all.add(runtime);
-    return runtime;
+          }),
+    );
   }
 
   /** The context of the key, as httpd's construct_key: the directory of the URI by default. */
@@ -358,38 +344,20 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
       },
     ],
     checkConfig(view) {
-      const server = view.serverSettings(module);
-      if (server.store?.kind === 'redis' && server.secret === undefined) {
-        view.error(
-          server.storeWhere ?? { file: '', line: 0 },
-          'AuthnCacheSOCache',
-          'CONFIG_CACHE_SECRET',
-          'a Redis cache is shared between processes: it needs AuthTsCacheSecret (the same secret on every authts using it)',
-          'AuthTsCacheSecret file:/etc/authts/cache-secret (made with: openssl rand -hex 32)',
-        );
-      }
+      requireSecretForRedis(view, module, 'AuthnCacheSOCache', 'AuthTsCacheSecret', 'cache');
     },
-    release: async function releaseSocache(config): Promise<void> {
-      const server = config.serverSettings(module);
-      released.add(server);
-      const runtime = runtimes.get(server);
-      if (!runtime) return;
-      runtimes.delete(server);
-      all.delete(runtime);
-      await (await runtime.store.catch(() => undefined))?.close();
+    release: function releaseSocache(config): Promise<void> {
+      return stores.release(config.serverSettings(module));
     },
-    close: async function closeSocache(): Promise<void> {
-      const open = [...all];
-      all.clear();
-      await Promise.all(open.map(async (runtime) => (await runtime.store.catch(() => undefined))?.close()));
+    close: function closeSocache(): Promise<void> {
+      return stores.closeAll();
     },
   };
-  socacheModules.add(module);
+  socacheKind.mark(module);
   return module;
 }
 
-const socacheModules = new WeakSet<Module<any, any>>();
-const foundIn = new WeakMap<readonly Module<any, any>[], AuthnSocacheModule | null>();
+const socacheKind = moduleKind<AuthnSocacheModule>();
 
 /**
  * The `authn_socache` module among `modules` (a configuration's registry), or `undefined`.
@@ -400,12 +368,7 @@ const foundIn = new WeakMap<readonly Module<any, any>[], AuthnSocacheModule | nu
  * ```
  */
 export function findSocacheModule(modules: readonly Module<any, any>[]): AuthnSocacheModule | undefined {
-  let found = foundIn.get(modules);
-  if (found === undefined) {
-    found = (modules.find((m) => socacheModules.has(m)) as AuthnSocacheModule | undefined) ?? null;
-    foundIn.set(modules, found);
-  }
-  return found ?? undefined;
+  return socacheKind.find(modules);
 }
 
 /**
