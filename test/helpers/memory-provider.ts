@@ -2,6 +2,7 @@
  * A unit-test stand-in for an authn provider: users and plain passwords in memory, plus a
  * `Require memory-group` authz provider. Real providers are tested against real files.
  */
+import { AuthTsError } from '../../src/errors.js';
 import type { AuthnResult, Module } from '../../src/module.js';
 
 export interface MemoryProviderOptions {
@@ -35,4 +36,34 @@ export function memoryModule(options: MemoryProviderOptions, name = 'memory'): M
       },
     },
   };
+}
+
+/** What a {@link countingModule} has seen, and a switch that makes it unable to answer. */
+export interface CountingState {
+  calls: number;
+  broken: boolean;
+}
+
+/**
+ * An authn provider `name` (module `<name>_module`) over `users` (name → plain password) that
+ * counts its calls, so a test can show a cache or a ban kept it from being asked; with
+ * `state.broken` it throws, as a provider that cannot answer.
+ */
+export function countingModule(users: Readonly<Record<string, string>>, name = 'counting'): { module: Module; state: CountingState } {
+  const state: CountingState = { calls: 0, broken: false };
+  const module: Module = {
+    name: `${name}_module`,
+    authnProviders: {
+      [name]: {
+        async checkPassword(_req, user, password): Promise<AuthnResult> {
+          state.calls++;
+          if (state.broken) throw new AuthTsError('PROVIDER_UNAVAILABLE', `${name} provider is down`);
+          const stored = users[user];
+          if (stored === undefined) return 'not-found';
+          return stored === password ? 'granted' : 'denied';
+        },
+      },
+    },
+  };
+  return { module, state };
 }

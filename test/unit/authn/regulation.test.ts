@@ -3,12 +3,7 @@
  * Redis on 127.0.0.1:6379 shared by two engines (own key prefix per test, deleted after). A
  * counting provider shows it is not asked while a request is banned.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authTsRegulation,
   createRegulationModule,
@@ -20,63 +15,18 @@ import { loadConfig } from '../../../src/config/load.js';
 import { AuthEngine } from '../../../src/engine.js';
 import { ConfigErrors } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
-import type { AuthnResult, Module } from '../../../src/module.js';
+import type { Module } from '../../../src/module.js';
 import { builtinModules } from '../../../src/modules.js';
 import type { Verdict } from '../../../src/phases.js';
 import { check } from '../../helpers/engine.js';
+import { countingModule } from '../../helpers/memory-provider.js';
+import { REDIS_URL, useRedis } from '../../helpers/redis.js';
 
-const REDIS = 'redis://127.0.0.1:6379';
-const admin = createClient({ url: REDIS });
-let dir = '';
-let secretFile = '';
-const prefixes: string[] = [];
-const engines: AuthEngine[] = [];
-const modulesMade: Module<any, any>[] = [];
+const { admin, newPrefix, secretFile: secretPath, engines, modules: modulesMade } = useRedis('reg');
 
-beforeAll(async () => {
-  await admin.connect();
-  dir = await mkdtemp(join(tmpdir(), 'authts-regulation-'));
-  secretFile = join(dir, 'secret');
-  await writeFile(secretFile, `${randomBytes(32).toString('hex')}\n`);
-});
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.config.close()));
-  await Promise.all(modulesMade.splice(0).map((m) => m.close?.()));
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(keys);
-  }
-});
-afterAll(async () => {
-  admin.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
+/** The counting provider's users. */
+const USERS = { alice: 'alice-pw', bob: 'bob-pw' };
 
-function newPrefix(): string {
-  const prefix = `authts-test-reg:${randomBytes(6).toString('hex')}:`;
-  prefixes.push(prefix);
-  return prefix;
-}
-
-/** A provider that counts its calls: alice/alice-pw and bob/bob-pw exist. */
-function countingModule() {
-  const state = { calls: 0 };
-  const users: Record<string, string> = { alice: 'alice-pw', bob: 'bob-pw' };
-  const module: Module = {
-    name: 'counting_module',
-    authnProviders: {
-      counting: {
-        checkPassword: async (_req, user, password): Promise<AuthnResult> => {
-          state.calls++;
-          const stored = users[user];
-          if (stored === undefined) return 'not-found';
-          return stored === password ? 'granted' : 'denied';
-        },
-      },
-    },
-  };
-  return { module, state };
-}
 
 async function engineWith(head: string, extra: Module<any, any>[], options: RegulationOptions = {}, body = '') {
   const regulation = createRegulationModule(options);
@@ -101,7 +51,7 @@ const view = (v: Verdict) => ({ status: v.status, headers: Object.fromEntries(v.
 
 describe('regulation with the in-process store', () => {
   it('is off by default: failures never ban', async () => {
-    const { module, state } = countingModule();
+    const { module, state } = countingModule(USERS);
     const engine = await engineWith('', [module]);
     for (let i = 0; i < 10; i++) expect((await check(engine, req('alice:bad'))).status).toBe(401);
     expect((await check(engine, req('alice:alice-pw'))).status).toBe(200);
@@ -110,7 +60,7 @@ describe('regulation with the in-process store', () => {
 
   it('bans after MaxRetries failures with 429 + Retry-After, without asking the provider; the ban ends after BanTime', async () => {
     let clock = 1_000_000;
-    const { module, state } = countingModule();
+    const { module, state } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 3\nAuthTsRegulationBanTime 60\nAuthTsRegulationMode user', [module], { now: () => clock });
     for (let i = 0; i < 3; i++) expect((await check(engine, req('alice:bad'))).status).toBe(401);
     expect(state.calls).toBe(3);
@@ -126,7 +76,7 @@ describe('regulation with the in-process store', () => {
 
   it('answers an unknown user and a known user with a wrong password identically', async () => {
     const clock = 5_000;
-    const { module, state } = countingModule();
+    const { module, state } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 4\nAuthTsRegulationBanTime 120\nAuthTsRegulationMode user', [module], { now: () => clock });
     const known: Verdict[] = [];
     const unknown: Verdict[] = [];
@@ -140,7 +90,7 @@ describe('regulation with the in-process store', () => {
 
   it('counts failures within FindTime only: older ones are forgotten', async () => {
     let clock = 0;
-    const { module } = countingModule();
+    const { module } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 3\nAuthTsRegulationFindTime 10\nAuthTsRegulationMode user', [module], { now: () => clock });
     await check(engine, req('alice:bad'));
     await check(engine, req('alice:bad'));
@@ -152,7 +102,7 @@ describe('regulation with the in-process store', () => {
 
   it('per address: spraying many users from one address is banned, and a success of another user does not clear it', async () => {
     const clock = 0;
-    const { module, state } = countingModule();
+    const { module, state } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 3\nAuthTsRegulationMode ip', [module], { now: () => clock });
     expect((await check(engine, req('u1:x'))).status).toBe(401);
     expect((await check(engine, req('u2:x'))).status).toBe(401);
@@ -167,7 +117,7 @@ describe('regulation with the in-process store', () => {
   });
 
   it('a success forgets that user’s own failures', async () => {
-    const { module } = countingModule();
+    const { module } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 3\nAuthTsRegulationMode user', [module], { now: () => 0 });
     await check(engine, req('alice:bad'));
     await check(engine, req('alice:bad'));
@@ -179,7 +129,7 @@ describe('regulation with the in-process store', () => {
   });
 
   it('counts user names in a normalized form: Alice and alice share one counter', async () => {
-    const { module } = countingModule();
+    const { module } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 2\nAuthTsRegulationMode user', [module], { now: () => 0 });
     await check(engine, req('Alice:bad'));
     await check(engine, req('ALICE:bad'));
@@ -187,7 +137,7 @@ describe('regulation with the in-process store', () => {
   });
 
   it('section settings override the server ones; Off in a section disables it there', async () => {
-    const { module } = countingModule();
+    const { module } = countingModule(USERS);
     const engine = await engineWith('AuthTsRegulation On\nAuthTsRegulationMaxRetries 1', [module], { now: () => 0 }, '  AuthTsRegulation Off');
     for (let i = 0; i < 3; i++) expect((await check(engine, req('alice:bad'))).status).toBe(401);
   });
@@ -218,7 +168,7 @@ describe('regulation with the in-process store', () => {
       '5:CONFIG_BAD_ARGUMENT:AuthTsRegulation',
     ]);
     expect(await errors('\nAuthTsRegulationStore redis:127.0.0.1:6379')).toEqual(['2:CONFIG_CACHE_SECRET:AuthTsRegulationStore']);
-    expect(await errors(`AuthTsRegulationStore redis:127.0.0.1:6379\nAuthTsRegulationSecret file:${secretFile}`)).toEqual([]);
+    expect(await errors(`AuthTsRegulationStore redis:127.0.0.1:6379\nAuthTsRegulationSecret file:${secretPath()}`)).toEqual([]);
   });
 });
 
@@ -227,14 +177,14 @@ describe('regulation with Redis', () => {
 AuthTsRegulationMaxRetries 3
 AuthTsRegulationMode user ip
 AuthTsRegulationStore ${store}
-AuthTsRegulationSecret file:${secretFile}`;
+AuthTsRegulationSecret file:${secretPath()}`;
 
   it('two engines share counters and bans; the provider is not asked while banned', async () => {
     const prefix = newPrefix();
-    const one = countingModule();
-    const two = countingModule();
-    const a = await engineWith(head(REDIS.replace('redis://', 'redis:')), [one.module], { redisPrefix: prefix });
-    const b = await engineWith(head(REDIS.replace('redis://', 'redis:')), [two.module], { redisPrefix: prefix });
+    const one = countingModule(USERS);
+    const two = countingModule(USERS);
+    const a = await engineWith(head(REDIS_URL.replace('redis://', 'redis:')), [one.module], { redisPrefix: prefix });
+    const b = await engineWith(head(REDIS_URL.replace('redis://', 'redis:')), [two.module], { redisPrefix: prefix });
     // The store connects on first use: one success each (bob, elsewhere), then time to connect.
     expect((await check(a, req('bob:bob-pw', '203.0.113.200'))).status).toBe(200);
     expect((await check(b, req('bob:bob-pw', '203.0.113.200'))).status).toBe(200);
@@ -257,7 +207,7 @@ AuthTsRegulationSecret file:${secretFile}`;
   });
 
   it('fails open when Redis cannot answer: the provider decides', async () => {
-    const { module, state } = countingModule();
+    const { module, state } = countingModule(USERS);
     const engine = await engineWith(head('redis:127.0.0.1:1'), [module], { redisPrefix: newPrefix(), redisTimeoutMs: 100 });
     for (let i = 0; i < 5; i++) expect((await check(engine, req('alice:bad'))).status).toBe(401);
     expect((await check(engine, req('alice:alice-pw'))).status).toBe(200);

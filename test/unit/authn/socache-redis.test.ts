@@ -4,75 +4,29 @@
  * TCP peer that never answers): the provider is asked, within a bounded wait, never a grant.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisCredentialStore } from '../../../src/authn/credential-store.js';
 import { authnSocache, createAuthnSocacheModule, type AuthnSocacheOptions } from '../../../src/authn/socache.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { AuthEngine } from '../../../src/engine.js';
-import type { AuthnResult, Module } from '../../../src/module.js';
+import type { Module } from '../../../src/module.js';
 import { builtinModules } from '../../../src/modules.js';
 import { silentLogger } from '../../../src/log.js';
 import { check } from '../../helpers/engine.js';
 import { freePort } from '../../services/net.js';
+import { countingModule } from '../../helpers/memory-provider.js';
+import { REDIS_URL, useRedis } from '../../helpers/redis.js';
 
-const REDIS = 'redis://127.0.0.1:6379';
-const admin = createClient({ url: REDIS });
-let dir = '';
-let secretFile = '';
-const prefixes: string[] = [];
-const engines: AuthEngine[] = [];
-const modulesMade: Module<any, any>[] = [];
+const { admin, newPrefix, secretFile: secretPath, dir: tempPath, engines, modules: modulesMade } = useRedis('cache');
 
-beforeAll(async () => {
-  await admin.connect();
-  dir = await mkdtemp(join(tmpdir(), 'authts-socache-redis-'));
-  secretFile = join(dir, 'secret');
-  await writeFile(secretFile, `${randomBytes(32).toString('hex')}\n`);
-});
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.config.close()));
-  await Promise.all(modulesMade.splice(0).map((m) => m.close?.()));
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(keys);
-  }
-});
-afterAll(async () => {
-  admin.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
+/** A counting provider over `users` plus `warm`, the user that opens a store's connection first. */
+const countingWithWarm = (users: Record<string, string>) => countingModule({ ...users, warm: 'warm-pw' });
 
-function newPrefix(): string {
-  const prefix = `authts-test:${randomBytes(6).toString('hex')}:`;
-  prefixes.push(prefix);
-  return prefix;
-}
 
-function countingModule(users: Record<string, string>) {
-  const state = { calls: 0 };
-  users = { ...users, warm: 'warm-pw' };
-  const module: Module = {
-    name: 'counting_module',
-    authnProviders: {
-      counting: {
-        checkPassword: async (_req, user, password): Promise<AuthnResult> => {
-          state.calls++;
-          const stored = users[user];
-          if (stored === undefined) return 'not-found';
-          return stored === password ? 'granted' : 'denied';
-        },
-      },
-    },
-  };
-  return { module, state };
-}
-
-async function engineWith(store: string, extra: Module<any, any>[], options: AuthnSocacheOptions, secret = secretFile) {
+async function engineWith(store: string, extra: Module<any, any>[], options: AuthnSocacheOptions, secret = secretPath()) {
   const socache = createAuthnSocacheModule(options);
   modulesMade.push(socache);
   const modules = builtinModules().map((m) => (m === authnSocache ? socache : m));
@@ -108,7 +62,7 @@ async function waitReady(engine: AuthEngine, prefix: string, state: { calls: num
 describe('redis store', () => {
   it('put/has with PX expiry under its prefix', async () => {
     const prefix = newPrefix();
-    const store = await createRedisCredentialStore({ url: REDIS, prefix });
+    const store = await createRedisCredentialStore({ url: REDIS_URL, prefix });
     try {
       await waitUntil(async () => {
         try {
@@ -157,7 +111,7 @@ async function waitUntil(predicate: () => Promise<boolean>, ms = 5_000): Promise
 describe('AuthnCacheSOCache redis:…', () => {
   it('a hit skips the provider; stored keys hold neither the password nor an unkeyed hash', async () => {
     const prefix = newPrefix();
-    const { module, state } = countingModule({ alice: 'correct horse battery staple' });
+    const { module, state } = countingWithWarm({ alice: 'correct horse battery staple' });
     const engine = await engineWith('redis:127.0.0.1:6379', [module], { redisPrefix: prefix });
     await waitReady(engine, prefix, state);
     expect((await check(engine, { path: '/p/x', basic: 'alice:correct horse battery staple' })).status).toBe(200);
@@ -187,7 +141,7 @@ describe('AuthnCacheSOCache redis:…', () => {
 
   it('only a grant is stored', async () => {
     const prefix = newPrefix();
-    const { module, state } = countingModule({ alice: 'a-pw' });
+    const { module, state } = countingWithWarm({ alice: 'a-pw' });
     const engine = await engineWith('redis:redis://127.0.0.1:6379', [module], { redisPrefix: prefix });
     await waitReady(engine, prefix, state);
     await check(engine, { path: '/p/x', basic: 'alice:wrong' });
@@ -197,10 +151,10 @@ describe('AuthnCacheSOCache redis:…', () => {
 
   it('is shared by two processes with the same secret, and useless to one with another secret', async () => {
     const prefix = newPrefix();
-    const first = countingModule({ alice: 'a-pw' });
-    const second = countingModule({ alice: 'a-pw' });
-    const third = countingModule({ alice: 'a-pw' });
-    const otherSecret = join(dir, 'other-secret');
+    const first = countingWithWarm({ alice: 'a-pw' });
+    const second = countingWithWarm({ alice: 'a-pw' });
+    const third = countingWithWarm({ alice: 'a-pw' });
+    const otherSecret = join(tempPath(), 'other-secret');
     await writeFile(otherSecret, randomBytes(32).toString('hex'));
     const e1 = await engineWith('redis:127.0.0.1:6379', [first.module], { redisPrefix: prefix });
     const e2 = await engineWith('redis:127.0.0.1:6379', [second.module], { redisPrefix: prefix });
@@ -225,7 +179,7 @@ describe('AuthnCacheSOCache redis:…', () => {
 
   it('Redis unreachable: the provider is asked (bounded wait), never a grant from nothing', async () => {
     const port = await freePort();
-    const { module, state } = countingModule({ alice: 'a-pw' });
+    const { module, state } = countingWithWarm({ alice: 'a-pw' });
     const engine = await engineWith(`redis:127.0.0.1:${port}`, [module], { redisPrefix: newPrefix() });
     const started = Date.now();
     expect((await check(engine, { path: '/p/x', basic: 'alice:wrong' })).status).toBe(401);
@@ -246,7 +200,7 @@ describe('AuthnCacheSOCache redis:…', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const { module, state } = countingModule({ alice: 'a-pw' });
+      const { module, state } = countingWithWarm({ alice: 'a-pw' });
       const engine = await engineWith(`redis:127.0.0.1:${port}`, [module], { redisPrefix: newPrefix(), redisTimeoutMs: 100 });
       const started = Date.now();
       expect((await check(engine, { path: '/p/x', basic: 'alice:a-pw' })).status).toBe(200);

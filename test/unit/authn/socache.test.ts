@@ -20,33 +20,14 @@ import { createMemoryCredentialStore } from '../../../src/authn/credential-store
 import { loadConfig } from '../../../src/config/load.js';
 import { AuthEngine } from '../../../src/engine.js';
 import { ConfigErrors } from '../../../src/errors.js';
-import { AuthTsError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
-import type { AuthnResult, Module } from '../../../src/module.js';
+import type { Module } from '../../../src/module.js';
 import { builtinModules } from '../../../src/modules.js';
 import { authnFile, createAuthnFileModule } from '../../../src/providers/file.js';
 import { closePasswordWorkers } from '../../../src/passwords/index.js';
 import { check } from '../../helpers/engine.js';
+import { countingModule } from '../../helpers/memory-provider.js';
 
-/** A provider that counts its calls: `users` grant, `broken` users throw, others not-found. */
-function countingModule(users: Record<string, string>, name = 'counting') {
-  const state = { calls: 0, broken: false };
-  const module: Module = {
-    name: `${name}_module`,
-    authnProviders: {
-      [name]: {
-        checkPassword: async (_req, user, password): Promise<AuthnResult> => {
-          state.calls++;
-          if (state.broken) throw new AuthTsError('PROVIDER_UNAVAILABLE', 'down');
-          const stored = users[user];
-          if (stored === undefined) return 'not-found';
-          return stored === password ? 'granted' : 'denied';
-        },
-      },
-    },
-  };
-  return { module, state };
-}
 
 const engines: AuthEngine[] = [];
 const modulesMade: Module<any, any>[] = [];
