@@ -227,6 +227,7 @@ describe('Auth.check', () => {
     // @ts-expect-error deliberately wrong
     await expect(auth.check({ method: 'GET', url: '/', remoteAddress: '' })).rejects.toThrow(/request\.headers/);
     await expect(auth.check({ ...request('/'), tls: 'yes' as unknown as boolean })).rejects.toThrow(/request\.tls/);
+    await expect(auth.check({ ...request('/'), readBody: 'body' as never })).rejects.toThrow(/request\.readBody must be a function/);
   });
 
   it('close() is idempotent; check() after it is a TypeError', async () => {
