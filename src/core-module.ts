@@ -17,6 +17,11 @@ export interface CoreServerSettings {
 export interface CoreDirSettings {
   /** `DirectoryIndex` (default `index.html`); `disabled` turns it off. */
   directoryIndex: readonly string[] | undefined;
+  /**
+   * `SetHandler`: the content handler that answers instead of the file, lower-cased; `none`
+   * when a section turned an outer one off; undefined when no section set one.
+   */
+  handler: string | undefined;
 }
 
 /** Resolves a directive's path argument against ServerRoot, as httpd's `ap_server_root_relative`. */
@@ -35,14 +40,17 @@ export function parseListen(value: string): ListenAddress | undefined {
 
 /**
  * httpd's core directives that matter to authts: `Listen`, `DocumentRoot`, `DirectoryIndex`
- * (mod_dir), `ServerRoot` (read by the parser for Include), and `AllowOverride`, which is
+ * (mod_dir), `SetHandler` (for authts's own content handlers), `ServerRoot` (read by the parser for Include), and `AllowOverride`, which is
  * accepted only as `None`: authts never reads `.htaccess` files, so a config that relies on
  * them would silently lose rules.
  */
 export const core: Module<CoreDirSettings, CoreServerSettings> = {
   name: 'core',
-  createDirSettings: () => ({ directoryIndex: undefined }),
-  mergeDirSettings: (base, add) => ({ directoryIndex: add.directoryIndex ?? base.directoryIndex }),
+  createDirSettings: () => ({ directoryIndex: undefined, handler: undefined }),
+  mergeDirSettings: (base, add) => ({
+    directoryIndex: add.directoryIndex ?? base.directoryIndex,
+    handler: add.handler ?? base.handler,
+  }),
   createServerSettings: () => ({ listen: [], documentRoot: undefined }),
   directives: [
     {
@@ -74,6 +82,21 @@ export const core: Module<CoreDirSettings, CoreServerSettings> = {
       syntax: 'DirectoryIndex disabled | local-url [local-url] ...',
       apply(ctx, args) {
         ctx.dir(core).directoryIndex = args.length === 1 && args[0]!.toLowerCase() === 'disabled' ? [] : [...args];
+      },
+    },
+    {
+      name: 'SetHandler',
+      context: 'section',
+      minArgs: 1,
+      maxArgs: 1,
+      syntax: 'SetHandler handler-name|None',
+      apply(ctx, [value]) {
+        const name = value!.toLowerCase();
+        if (name !== 'none' && !ctx.registry.modules.some((m) => m.contentHandlers?.some((h) => h.name.toLowerCase() === name))) {
+          const known = ctx.registry.modules.flatMap((m) => (m.contentHandlers ?? []).map((h) => h.name));
+          ctx.error('CONFIG_BAD_ARGUMENT', `SetHandler ${value}: no such handler`, known.length > 0 ? `authts has ${known.join(', ')} (or None)` : 'authts has no content handlers loaded');
+        }
+        ctx.dir(core).handler = name;
       },
     },
     {

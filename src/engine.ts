@@ -1,4 +1,4 @@
-import type { Config } from './config/config.js';
+import type { Config, DirConfig } from './config/config.js';
 import type { Logger } from './log.js';
 import { runPhases, type Verdict } from './phases.js';
 import { createAuthRequest, type RequestInfo } from './request-state.js';
@@ -18,13 +18,24 @@ export class AuthEngine {
   }
 
   async check(info: RequestInfo): Promise<Verdict> {
+    return (await this.decide(info)).verdict;
+  }
+
+  /**
+   * As {@link check}, also returning the merged settings the request was decided under
+   * (`undefined` only when matching the sections itself failed), for what `authts serve` does
+   * next (DirectoryIndex, SetHandler).
+   */
+  async decide(info: RequestInfo): Promise<{ verdict: Verdict; dir: DirConfig | undefined }> {
+    let dir: DirConfig | undefined;
     try {
-      const dir = this.config.resolve({ path: info.path, filename: info.filename, isDirectory: info.isDirectory });
+      dir = this.config.resolve({ path: info.path, filename: info.filename, isDirectory: info.isDirectory });
       const req = createAuthRequest(this.config, dir, info, this.#log);
-      return await runPhases(req, this.config.registry);
+      return { verdict: await runPhases(req, this.config.registry), dir };
     } catch (err) {
       this.#log.error({ err, path: info.path }, 'request could not be checked');
-      return { allowed: false, status: 500, headers: new Map(), user: undefined, authType: undefined, env: new Map() };
+      const verdict = { allowed: false, status: 500, headers: new Map(), user: undefined, authType: undefined, env: new Map() };
+      return { verdict, dir };
     }
   }
 }

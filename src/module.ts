@@ -1,6 +1,10 @@
 import type { ConfigErrorCode, SourceLocation } from './errors.js';
 import type { AuthRequest, Phase, PhaseHandler } from './request.js';
 import type { ConfigNode, SectionNode } from './config/nodes.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config, DirConfig } from './config/config.js';
+import type { Logger } from './log.js';
+import type { Verdict } from './phases.js';
 
 /** What an authn provider answers; it throws only when it cannot answer (→ 500). */
 export type AuthnResult = 'granted' | 'denied' | 'not-found';
@@ -276,6 +280,8 @@ export interface Module<S = unknown, SS = unknown> {
   readonly hooks?: readonly HookSpec[];
   /** Auth schemes (`AuthType Basic`, …) this module implements. */
   readonly authSchemes?: readonly AuthScheme[];
+  /** Content handlers (`SetHandler name`) this module implements. */
+  readonly contentHandlers?: readonly ContentHandler[];
   /**
    * The groups `user` is in, from this module's sources under `req`'s settings (`AuthGroupFile`,
    * …), as the source spells them; `[]` when the module has no source for `req`. Forward-auth
@@ -318,4 +324,35 @@ export interface CheckView {
   readonly sections: readonly { where: SourceLocation; settings: unknown }[];
   serverSettings<SS>(module: Module<any, SS>): SS;
   error(where: SourceLocation, directive: string, code: ConfigErrorCode, message: string, hint?: string): void;
+}
+
+/**
+ * A content handler, as httpd's `SetHandler`: it answers a request the phases allowed, in place
+ * of the file `authts serve` would have sent (`form-login-handler`, a status page, …). Only
+ * `authts serve` runs content handlers; the adapters leave the answer to the application.
+ */
+export interface ContentHandler {
+  /** The name `SetHandler` selects; case-insensitive. */
+  readonly name: string;
+  /**
+   * Answers the request. It owns `ctx.res` from here on and must end it; a throw before headers
+   * are sent becomes a 500.
+   */
+  handle(ctx: ContentContext): Promise<void>;
+}
+
+/** What a {@link ContentHandler} is given. */
+export interface ContentContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The phases' decision: the user, `AUTHENTICATE_*` values, the headers they set. */
+  readonly verdict: Verdict;
+  /** The merged settings of the request's sections. */
+  readonly dir: DirConfig;
+  /** The configuration answering the request (server-wide settings, the registry). */
+  readonly config: Config;
+  /** The normalized URL path and the query string (without `?`). */
+  readonly path: string;
+  readonly query: string;
+  readonly log: Logger;
 }

@@ -3,6 +3,7 @@ import type {
   AuthnProvider,
   AuthzProvider,
   ContainerSpec,
+  ContentHandler,
   DirectiveSpec,
   HookPhase,
   HookSpec,
@@ -34,6 +35,7 @@ export class Registry {
   readonly #authz = new Map<string, AuthzProvider>();
   readonly #hooks = new Map<HookPhase, HookSpec[]>();
   readonly #schemes = new Map<string, AuthScheme>();
+  readonly #contentHandlers = new Map<string, ContentHandler>();
 
   constructor(modules: readonly Module<any, any>[]) {
     const names = new Set<string>();
@@ -54,6 +56,9 @@ export class Registry {
       }
       for (const scheme of module.authSchemes ?? []) {
         addOnce(this.#schemes, scheme.name.toLowerCase(), scheme, `AuthType ${scheme.name}`);
+      }
+      for (const handler of module.contentHandlers ?? []) {
+        addOnce(this.#contentHandlers, handler.name.toLowerCase(), handler, `content handler "${handler.name}"`);
       }
       for (const hook of module.hooks ?? []) {
         const list = this.#hooks.get(hook.phase) ?? [];
@@ -90,6 +95,11 @@ export class Registry {
   /** Every registered scheme name. */
   authSchemeNames(): string[] {
     return [...this.#schemes.values()].map((s) => s.name);
+  }
+
+  /** The content handler `SetHandler name` selects (case-insensitive), or undefined. */
+  contentHandler(name: string): ContentHandler | undefined {
+    return this.#contentHandlers.get(name.toLowerCase());
   }
 
   /** The hooks of `phase`, in the order they run. */

@@ -230,7 +230,7 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   // ./open-file.ts), and is closed whatever happens in between.
   const mapped = documentRoot === undefined ? undefined : openMapped(target.path, realDocumentRoot(engine, documentRoot));
   try {
-    await decideAndServe(engine, req, res, head, target.path, target.query, mapped);
+    await decideAndServe(engine, req, res, head, target.path, target.query, mapped, log);
   } finally {
     mapped?.file?.close();
   }
@@ -244,6 +244,7 @@ async function decideAndServe(
   path: string,
   query: string,
   mapped: OpenedMapping | undefined,
+  log: Logger,
 ): Promise<void> {
   const filename = mapped?.filename;
   const isDirectory = mapped?.isDirectory ?? false;
@@ -259,19 +260,27 @@ async function decideAndServe(
     // keeps what it read, so the DirectoryIndex subrequest below sees the same body.
     readBody: bodyReader(req),
   };
-  const verdict = await engine.check({ ...base, path, filename, isDirectory });
-  if (!verdict.allowed) {
-    sendError(res, verdict.status, verdict.headers, head);
+  const { verdict, dir } = await engine.decide({ ...base, path, filename, isDirectory });
+  if (!verdict.allowed || dir === undefined) {
+    sendError(res, verdict.allowed ? 500 : verdict.status, verdict.headers, head);
     return;
   }
   // The phases' response headers go out whatever the status (httpd's err_headers_out).
   for (const [name, value] of verdict.headers) res.setHeader(name, value);
+  // SetHandler: a content handler answers in place of the file, mapped or not.
+  const handlerName = dir.get(core).handler;
+  if (handlerName !== undefined && handlerName !== 'none') {
+    const handler = engine.config.registry.contentHandler(handlerName);
+    if (handler === undefined) throw new Error(`content handler "${handlerName}" is not registered`);
+    await handler.handle({ req, res, verdict, dir, config: engine.config, path, query, log });
+    return;
+  }
   if (filename === undefined) {
     sendError(res, 404, new Map(), head);
     return;
   }
   // Only a directory needs its DirectoryIndex: a file request does not match the sections again.
-  const directoryConfig = isDirectory ? engine.config.resolve({ path, filename, isDirectory }) : undefined;
+  const directoryConfig = isDirectory ? dir : undefined;
   const directoryIndex = directoryConfig ? (directoryConfig.get(core).directoryIndex ?? DEFAULT_INDEX) : [];
   await serveStatic(req, res, {
     filename,
