@@ -1,6 +1,7 @@
 import type { DirConfig, Config } from './config/config.js';
 import type { Logger } from './log.js';
 import type { Module } from './module.js';
+import type { RequestObserver } from './observe.js';
 import type { AuthRequest } from './request.js';
 import { requestBodyReader, type BodyReader } from './request-body.js';
 
@@ -22,6 +23,8 @@ export interface RequestInfo {
    * node:http); called only when a handler asks for the body. See `BodyReader` for the contract.
    */
   readonly readBody?: BodyReader | undefined;
+  /** Watches the provider answers of this request (see ./observe.ts). */
+  readonly observer?: RequestObserver | undefined;
 }
 
 const configOf = new WeakMap<AuthRequest, Config>();
@@ -74,6 +77,7 @@ export function createAuthRequest(config: Config, dir: DirConfig, info: RequestI
     serverSettings: <SS>(module: Module<any, SS>): SS => config.serverSettings(module),
     log,
     readBody: requestBodyReader(info.readBody, headers),
+    observer: info.observer,
   };
   configOf.set(req, config);
   return req;

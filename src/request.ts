@@ -1,5 +1,6 @@
 import type { Logger } from './log.js';
 import type { Module } from './module.js';
+import type { RequestObserver } from './observe.js';
 
 /**
  * The one object every phase handler and provider sees: Apache's `request_rec`, trimmed.
@@ -56,6 +57,8 @@ export interface AuthRequest {
    * calls answer from that read. Nothing reads a body unless a handler asks.
    */
   readonly readBody?: (limit: number) => Promise<Buffer>;
+  /** Who watches this request's provider answers (`authts explain`, metrics); usually none. */
+  readonly observer?: RequestObserver | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { observeProvider } from '../observe.js';
 import { onOffDirective } from '../config/args.js';
 import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
@@ -68,7 +69,7 @@ export async function runProviderChain(
   let result: AuthnResult = 'not-found';
   for (const ref of providers) {
     const target = ref.aliasSettings ? withAliasSettings(req, ref.aliasSettings) : req;
-    result = await check(target, ref);
+    result = await observeProvider(req, 'authn', ref.name, () => check(target, ref), (answer) => answer);
     if (result !== 'not-found') break;
   }
   return result;

@@ -12,6 +12,7 @@
  *
  * httpd 2.4 has no Bearer scheme; the directive names follow httpd trunk's mod_auth_bearer.
  */
+import { observeProvider } from '../observe.js';
 import { onOffDirective } from '../config/args.js';
 import { AuthTsError } from '../errors.js';
 import type { AuthnProviderRef, Module, TokenResult } from '../module.js';
@@ -217,7 +218,8 @@ async function authenticateBearer(req: AuthRequest): Promise<PhaseResult> {
     for (const ref of settings.providers ?? [defaultProvider(req)]) {
       if (!ref.provider.checkToken) throw new Error(`provider ${ref.name} cannot check tokens`);
       const target = ref.aliasSettings ? withAliasSettings(req, ref.aliasSettings) : req;
-      answer = await ref.provider.checkToken(target, search.token);
+      const checkToken = ref.provider.checkToken.bind(ref.provider);
+      answer = await observeProvider(req, 'authn', ref.name, () => checkToken(target, search.token), (token) => token.result);
       if (answer.result !== 'not-found') break;
     }
   } catch (err) {

@@ -1,6 +1,7 @@
 import type { SourceLocation } from '../errors.js';
 import { methodInLimit, type AuthzProviderRef, type AuthzResult, type MethodLimit } from '../module.js';
 import type { AuthRequest } from '../request.js';
+import { observeProvider } from '../observe.js';
 import { withAliasSettings } from '../request-state.js';
 
 /**
@@ -79,7 +80,8 @@ export async function evaluateTree(
   if (node.type === 'require') {
     try {
       const target = node.provider.aliasSettings ? withAliasSettings(req, node.provider.aliasSettings) : req;
-      result = await node.provider.provider.checkAuthorization(target, node.parsed);
+      const provider = node.provider.provider;
+      result = await observeProvider(req, 'authz', node.provider.name, () => provider.checkAuthorization(target, node.parsed), (answer) => answer, node.text);
     } catch (err) {
       req.log.error({ err, require: node.text, file: node.where.file, line: node.where.line }, 'authz provider failed');
       result = 'error';
