@@ -24,7 +24,10 @@ export interface RedisLike {
 /** A connected-in-the-background client whose operations are bounded in time. */
 export interface BoundedRedis {
   readonly client: RedisLike;
-  /** Runs `op` when connected, within the time bound; rejects with `AuthTsError(code)` otherwise. */
+  /**
+   * Runs `op` when connected, within the time bound; rejects with `AuthTsError(code)` otherwise.
+   * Before the client has first connected it waits up to the bound for that connection.
+   */
   bounded<T>(what: string, op: () => Promise<T>): Promise<T>;
   /** Deletes every key starting with `prefix` (best effort: nothing when not connected). */
   clearPrefix(prefix: string): Promise<void>;
@@ -68,11 +71,31 @@ export async function openBoundedRedis(options: BoundedRedisOptions): Promise<Bo
   let closed = false;
   // Without a listener an 'error' event would crash the process; outages are reported per use.
   client.on('error', () => {});
-  client.connect().catch(() => {});
+  // Until the first connection is made, an operation waits for it (bounded): the first requests
+  // after a start must not all miss the store. Once it has been connected, an outage fails at
+  // once; node-redis reconnects in the background.
+  let everConnected = false;
+  const firstConnect = client.connect().then(
+    () => {
+      everConnected = true;
+    },
+    () => {},
+  );
 
-  function bounded<T>(op: string, run: () => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new AuthTsError(code, `${what} is closed`));
-    if (!client.isReady) return Promise.reject(new AuthTsError(code, `redis ${op}: not connected`));
+  async function whenReady(op: string): Promise<void> {
+    if (client.isReady) return;
+    if (!everConnected) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([firstConnect, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+      if (client.isReady && !closed) return;
+    }
+    throw new AuthTsError(code, `redis ${op}: not connected`);
+  }
+
+  async function bounded<T>(op: string, run: () => Promise<T>): Promise<T> {
+    if (closed) throw new AuthTsError(code, `${what} is closed`);
+    await whenReady(op);
     return new Promise<T>((resolvePromise, reject) => {
       const timer = setTimeout(() => {
         reject(new AuthTsError(code, `redis ${op}: no answer within ${timeoutMs} ms`));
