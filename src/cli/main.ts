@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigErrors } from '../errors.js';
@@ -6,6 +7,7 @@ import { createLogger } from '../log.js';
 import { builtinModules } from '../modules.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 import { createDemoSite } from './demo.js';
+import { serveCluster } from './serve-cluster.js';
 
 /** Where the CLI writes, and how it learns it should stop (tests pass their own). */
 export interface CliIo {
@@ -23,6 +25,12 @@ function parsePort(value: string): string {
     throw new InvalidArgumentError('expected a port number from 1 to 65535');
   }
   return value;
+}
+
+/** `--workers`: how many processes serve (at least 1). */
+function parseWorkers(value: string): number {
+  if (!/^[0-9]{1,4}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a number of worker processes, at least 1');
+  return Number(value);
 }
 
 /** `-D NAME` defines NAME for `<IfDefine>` (as httpd -D); `-D NAME=value` also gives `${NAME}` a value. */
@@ -62,8 +70,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .description('serve the DocumentRoot under the configuration (SIGHUP reloads, SIGTERM drains and exits)')
     .requiredOption('-f, --config <file>', 'the configuration file')
     .addOption(defineOption())
-    .action(async (opts: { config: string; define: Map<string, string> }) => {
-      exitCode = await serve(opts.config, opts.define, io);
+    .option('-w, --workers <n>', 'worker processes sharing the Listen ports (default: one per core; 1: no worker processes)', parseWorkers)
+    .action(async (opts: { config: string; define: Map<string, string | undefined>; workers?: number }) => {
+      const workers = opts.workers ?? availableParallelism();
+      if (workers === 1) {
+        exitCode = await serve(opts.config, opts.define, io);
+        return;
+      }
+      const logger = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
+      exitCode = await serveCluster({ configFile: opts.config, defines: opts.define, workers, logger, io });
     });
 
   program
@@ -113,8 +128,13 @@ async function check(file: string, defines: Map<string, string>, io: CliIo): Pro
   }
 }
 
-async function serve(file: string, defines: Map<string, string>, io: CliIo): Promise<number> {
-  const logger = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
+/**
+ * Runs `authts serve` in this process until SIGTERM/SIGINT has drained it; returns the exit
+ * code. `bindings` go on every log line (a worker's number).
+ */
+export async function serve(file: string, defines: ReadonlyMap<string, string | undefined>, io: CliIo, bindings?: Record<string, unknown>): Promise<number> {
+  const root = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
+  const logger = bindings ? root.child(bindings) : root;
   let server: RunningServer;
   try {
     server = await startServer({ configFile: file, defines, logger });

@@ -22,7 +22,7 @@ export interface ServeOptions {
   readonly logger: Logger;
   /** User modules besides the built-ins. */
   readonly modules?: readonly Module<any, any>[];
-  readonly defines?: ReadonlyMap<string, string>;
+  readonly defines?: ReadonlyMap<string, string | undefined>;
   /** Overrides the config's `Listen` lines (tests use port 0). */
   readonly listen?: readonly ListenAddress[];
   /**

@@ -65,7 +65,7 @@ it('answers a bcrypt cost-10 user from the cache on the second request', async (
   // keep its size and times): wait that window out, as a real deployment's file would be.
   await new Promise((r) => setTimeout(r, 2_600));
 
-  const cli = startCli(['serve', '-f', conf], { env: { AUTHTS_LOG_LEVEL: 'debug' } });
+  const cli = startCli(['serve', '-f', conf, '--workers', '1'], { env: { AUTHTS_LOG_LEVEL: 'debug' } });
   await cli.waitForStderr(/"msg":"authts serve listening"/);
   const url = `http://127.0.0.1:${listeningPort(cli.stderr())}`;
 

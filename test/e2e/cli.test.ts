@@ -93,7 +93,7 @@ function siteConf(site: { dir: string; htdocs: string; users: string }, port: nu
 }
 
 async function serve(configFile: string): Promise<{ cli: CliProcess; url: string; port: number }> {
-  const cli = startCli(['serve', '-f', configFile]);
+  const cli = startCli(['serve', '-f', configFile, '--workers', '1']);
   await cli.waitForStderr(/"msg":"authts serve listening"/);
   const port = listeningPort(cli.stderr());
   return { cli, url: `http://127.0.0.1:${port}`, port };
@@ -230,7 +230,7 @@ describe('authts serve', () => {
     const conf = join(site.dir, 'site.conf');
     const port = await freePort();
     await writeFile(conf, siteConf(site, port, 'Require all maybe', 'AuthBogus on'));
-    const cli = startCli(['serve', '-f', conf]);
+    const cli = startCli(['serve', '-f', conf, '--workers', '1']);
     const exit = await cli.waitForExit();
     expect(exit).toEqual({ code: 1, signal: null });
     expect(cli.stderr()).toContain(`${conf}:7: Require: Argument for 'Require all' must be 'granted' or 'denied'`);
@@ -249,7 +249,7 @@ describe('authts serve', () => {
       const first = await freePort();
       const conf = join(site.dir, 'site.conf');
       await writeFile(conf, siteConf(site, first, 'Require valid-user', `Listen 127.0.0.1:${taken}`));
-      const cli = startCli(['serve', '-f', conf]);
+      const cli = startCli(['serve', '-f', conf, '--workers', '1']);
       expect(await cli.waitForExit()).toEqual({ code: 1, signal: null });
       expect(cli.stderr()).toContain(`authts serve: listen EADDRINUSE: address already in use 127.0.0.1:${taken}`);
       expect(await tryConnect(first)).toBe('ECONNREFUSED');
