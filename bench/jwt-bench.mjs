@@ -139,7 +139,7 @@ async function startAuthts(dir, fx, alg, cache) {
   }
   await writeFile(conf, `${lines.join('\n')}\n`);
   const name = `authts serve (${id})`;
-  const handle = spawnTracked(name, process.execPath, [AUTHTS_CLI, 'serve', '-f', conf], { cwd: ROOT });
+  const handle = spawnTracked(name, process.execPath, [AUTHTS_CLI, 'serve', '-f', conf, '--workers', '1'], { cwd: ROOT });
   await waitListening(name, port, handle);
   return { name, pid: handle.child.pid, port, handle };
 }

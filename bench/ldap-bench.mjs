@@ -114,7 +114,7 @@ async function startAuthts(dir, config, caFile) {
   const port = await freePort();
   const file = join(dir, `authts-${port}.conf`);
   await writeFile(file, `Listen 127.0.0.1:${port}\nDocumentRoot "${join(dir, 'htdocs')}"\n${config}`);
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'authts.js'), 'serve', '-f', file, '-D', `CA=${caFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'authts.js'), 'serve', '-f', file, '--workers', '1', '-D', `CA=${caFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   for (let i = 0; i < 100; i++) {

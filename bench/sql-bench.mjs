@@ -26,7 +26,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const HASH = `{SHA}${createHash('sha1').update('bench-pw').digest('base64')}`;
 
 async function startServe(conf) {
-  const child = spawn(process.execPath, [CLI, 'serve', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '-f', conf, '--workers', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`authts serve did not start: ${err}`)), 15_000);

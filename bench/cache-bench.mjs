@@ -1,0 +1,349 @@
+#!/usr/bin/env node
+// Issue 8's bench: Basic + a bcrypt cost-10 user through `authts serve`, with the credential
+// cache (AuthnCacheSOCache memory) and without it, against Apache httpd with and without
+// mod_authn_socache, and against unprotected `authts serve`; then the unprotected and cached rows
+// again with `--workers 2`. Target: cached ≥ 90 % of unprotected. See docs/caching.md
+// ("Performance") for how to read it.
+//
+//   npm run build && node bench/cache-bench.mjs     every row; writes bench/CACHE-RESULTS.md
+//   BENCH_ONLY=workers node bench/cache-bench.mjs   some rows (the file is not written)
+//
+// Needs: wrk and apache2 + apache2-utils (Debian: apt-get install wrk apache2 apache2-utils) and
+// a built dist/. A missing one fails the run: no row is ever dropped.
+//
+// Environment: as bench/lib.mjs (BENCH_DURATION, BENCH_WARMUP, BENCH_REPS, BENCH_CONNECTIONS,
+// BENCH_MAX_SECONDS default 480, BENCH_ONLY, BENCH_KEEP), WRK_BIN, AUTHTS_HTTPD_BIN,
+// AUTHTS_HTTPD_MODULES_DIR, HTPASSWD_BIN.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, machineInfo, makeTempDir, measureRow, measureRows, onSignalsStop,
+  pct, processCpu, rawTable, removeTempDir, rssMiB, settingsFromEnv, spawnTracked, startedLine, stopAll, summarize, table as resultsTable,
+  waitListening, wasInterrupted,
+} from './lib.mjs';
+
+const SETTINGS = settingsFromEnv(480);
+const HTTPD_BIN = process.env.AUTHTS_HTTPD_BIN ?? '/usr/sbin/apache2';
+const HTTPD_MODULES_DIR = process.env.AUTHTS_HTTPD_MODULES_DIR ?? '/usr/lib/apache2/modules';
+const HTPASSWD_BIN = process.env.HTPASSWD_BIN ?? 'htpasswd';
+const HTTPD_MODULES = ['mpm_event', 'authn_core', 'authn_file', 'auth_basic', 'authz_core', 'authz_user', 'mime', 'dir', 'socache_shmcb', 'authn_socache'];
+const USER = 'bench-user';
+const PASSWORD = 'bench-password-1';
+const FILE_BODY = Buffer.from('authts cache bench: a small static file served by every row of the table.\n'.repeat(4).slice(0, 255) + '\n');
+
+onSignalsStop('cache-bench');
+
+function preflight() {
+  const problems = [];
+  if (process.platform !== 'linux') problems.push('the bench reads /proc: it runs on Linux only');
+  if (!existsSync(AUTHTS_CLI)) problems.push(`${AUTHTS_CLI} is missing: run npm run build`);
+  if (!existsSync(HTTPD_BIN)) problems.push(`${HTTPD_BIN} is missing: apt-get install apache2 (or set AUTHTS_HTTPD_BIN)`);
+  for (const m of HTTPD_MODULES) {
+    if (!existsSync(join(HTTPD_MODULES_DIR, `mod_${m}.so`))) problems.push(`${HTTPD_MODULES_DIR}/mod_${m}.so is missing (apt-get install apache2)`);
+  }
+  const tool = (what, bin, args, hint) => {
+    const r = spawnSync(bin, args, { encoding: 'utf8' });
+    if (r.error) problems.push(`${what} not found (${bin}: ${r.error.message}): ${hint}`);
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  };
+  const wrk = tool('wrk', WRK_BIN, ['-v'], 'apt-get install wrk (or set WRK_BIN)');
+  tool('htpasswd', HTPASSWD_BIN, ['-nbs', 'x', 'y'], 'apt-get install apache2-utils (or set HTPASSWD_BIN)');
+  const httpd = tool('httpd', HTTPD_BIN, ['-v'], 'apt-get install apache2');
+  if (problems.length > 0) throw new Error(`cache-bench: cannot run:\n  - ${problems.join('\n  - ')}`);
+  return {
+    wrk: wrk.split('\n')[0].replace(/\s+Copyright.*$/, '').trim(),
+    httpd: /Server version:\s*(.*)/.exec(httpd)?.[1] ?? 'unknown',
+  };
+}
+
+// httpd runs as www-data when we are root, so what it reads must be world-readable.
+async function writePublic(path, content) {
+  await writeFile(path, content, { mode: 0o644 });
+  await chmod(path, 0o644);
+}
+async function mkdirPublic(path) {
+  await mkdir(path, { recursive: true, mode: 0o755 });
+  await chmod(path, 0o755);
+}
+
+async function makeSite(dir) {
+  await chmod(dir, 0o755);
+  const www = join(dir, 'www');
+  await mkdirPublic(join(www, 'p'));
+  await writePublic(join(www, 'p', 'file.txt'), FILE_BODY);
+  await writePublic(join(www, 'file.txt'), FILE_BODY);
+  // The same bcrypt cost-10 record for authts and httpd, made by Apache's own htpasswd.
+  const record = execFileSync(HTPASSWD_BIN, ['-nbB', '-C', '10', USER, PASSWORD], { encoding: 'utf8' }).trim();
+  const users = join(dir, 'users');
+  await writePublic(users, `${record}\n`);
+  const secret = join(dir, 'cache-secret');
+  await writeFile(secret, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  return { www, users, secret };
+}
+
+/** `authts serve` unprotected (`/file.txt`) and with Basic on `/p`, cache on or off. */
+async function startAuthts(dir, site, { protection, workers }) {
+  const port = await freePort();
+  const id = `authts-${protection}-w${workers}`;
+  const conf = join(dir, `${id}.conf`);
+  const lines = ['# generated by bench/cache-bench.mjs', `Listen 127.0.0.1:${port}`, `DocumentRoot "${site.www}"`];
+  if (protection === 'cache') lines.push('AuthnCacheSOCache memory', `AuthTsCacheSecret file:${site.secret}`);
+  if (protection !== 'none') {
+    lines.push(
+      `<Directory "${site.www}/p">`,
+      '    AuthType Basic',
+      '    AuthName "bench"',
+      `    AuthUserFile "${site.users}"`,
+      ...(protection === 'cache' ? ['    AuthBasicProvider socache file', '    AuthnCacheProvideFor file', '    AuthnCacheTimeout 300'] : []),
+      '    Require valid-user',
+      '</Directory>',
+    );
+  }
+  await writeFile(conf, `${lines.join('\n')}\n`);
+  const name = `authts serve (${protection}, ${workers} worker${workers === 1 ? '' : 's'})`;
+  const handle = spawnTracked(name, process.execPath, [AUTHTS_CLI, 'serve', '-f', conf, '--workers', String(workers)], { cwd: ROOT });
+  await waitListening(name, port, handle, '/file.txt');
+  return { name, pid: handle.child.pid, port, handle, kind: workers === 1 ? 'single' : 'tree' };
+}
+
+function httpdRunAs() {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  for (const user of ['www-data', 'nobody']) {
+    const fields = passwd.split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
+    if (fields?.[2] !== undefined && fields[3] !== undefined) return { uid: Number(fields[2]), gid: Number(fields[3]) };
+  }
+  return { uid: 65534, gid: 65534 };
+}
+
+/** httpd with mod_authn_file, and mod_authn_socache in front of it when `socache`. */
+async function startHttpd(dir, site, socache) {
+  const hdir = join(dir, `httpd-${socache ? 'socache' : 'plain'}`);
+  await mkdirPublic(hdir);
+  const port = await freePort();
+  const runAs = httpdRunAs();
+  const conf = join(hdir, 'httpd.conf');
+  const lines = [
+    '# generated by bench/cache-bench.mjs',
+    `ServerRoot "${hdir}"`,
+    `Listen 127.0.0.1:${port}`,
+    'ServerName 127.0.0.1',
+    `PidFile "${join(hdir, 'httpd.pid')}"`,
+    `DefaultRuntimeDir "${hdir}"`,
+    `Mutex file:${hdir} default`,
+    `ErrorLog "${join(hdir, 'error.log')}"`,
+    'LogLevel warn',
+    ...(runAs ? [`User #${runAs.uid}`, `Group #${runAs.gid}`] : []),
+    ...HTTPD_MODULES.map((m) => `LoadModule ${m}_module "${join(HTTPD_MODULES_DIR, `mod_${m}.so`)}"`),
+    '<IfModule mpm_event_module>',
+    '    StartServers 2', '    ServerLimit 2', '    ThreadLimit 32', '    ThreadsPerChild 32', '    MaxRequestWorkers 64',
+    '    MinSpareThreads 8', '    MaxSpareThreads 64',
+    '</IfModule>',
+    'KeepAlive On',
+    'MaxKeepAliveRequests 0',
+    'TypesConfig /etc/mime.types',
+    `DocumentRoot "${site.www}"`,
+    '<Directory />',
+    '    AllowOverride None',
+    '</Directory>',
+    ...(socache ? ['AuthnCacheSOCache shmcb'] : []),
+    `<Directory "${site.www}/p">`,
+    '    AuthType Basic',
+    '    AuthName "bench"',
+    `    AuthUserFile "${site.users}"`,
+    ...(socache ? ['    AuthBasicProvider socache file', '    AuthnCacheProvideFor file', '    AuthnCacheTimeout 300'] : []),
+    '    Require valid-user',
+    '</Directory>',
+    '',
+  ];
+  await writePublic(conf, lines.join('\n'));
+  const name = `Apache httpd (${socache ? 'mod_authn_socache' : 'no cache'})`;
+  const handle = spawnTracked(name, HTTPD_BIN, ['-f', conf, '-D', 'FOREGROUND'], { env: { ...process.env, LANG: 'C' } });
+  await waitListening(name, port, handle, '/file.txt');
+  const pidFile = (await readFile(join(hdir, 'httpd.pid'), 'utf8').catch(() => '')).trim();
+  if (pidFile !== String(handle.child.pid)) throw new Error(`httpd: pid file says ${pidFile}, we started ${handle.child.pid}`);
+  return { name, pid: handle.child.pid, port, handle, kind: 'tree' };
+}
+
+function childrenOf(ppid) {
+  const out = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of a server: for a process tree (httpd, authts workers) the parent and its children, live or reaped. */
+function serverCpu(server) {
+  if (server.kind === 'single') return processCpu(server.pid, false);
+  let total = processCpu(server.pid, true);
+  for (const child of childrenOf(server.pid)) total += processCpu(child, false);
+  return total;
+}
+
+function serverRss(server) {
+  const pids = server.kind === 'single' ? [server.pid] : [server.pid, ...childrenOf(server.pid)];
+  return pids.reduce((mib, pid) => mib + rssMiB(pid), 0);
+}
+
+const measure = (row) => measureRow(row, SETTINGS, () => serverCpu(row.server), () => serverRss(row.server));
+
+const basicAuth = (password) => `Basic ${Buffer.from(`${USER}:${password}`).toString('base64')}`;
+
+/** Before measuring: the file with the password; protected rows 401 without it and with a wrong one, then 200 again. */
+async function verifyRow(row) {
+  const ok = await get(row.server.port, row.path, row.auth ? { Authorization: row.auth } : {});
+  if (ok.status !== 200 || !ok.body.equals(FILE_BODY)) throw new Error(`${row.label}: GET ${row.path} answered ${ok.status}, expected 200 with the file`);
+  if (!row.auth) return;
+  const anon = await get(row.server.port, row.path);
+  if (anon.status !== 401) throw new Error(`${row.label}: no credentials answered ${anon.status}, expected 401`);
+  // After the right password was cached: a wrong one must still be refused.
+  const wrong = await get(row.server.port, row.path, { Authorization: basicAuth(`${PASSWORD}x`) });
+  if (wrong.status !== 401) throw new Error(`${row.label}: a wrong password answered ${wrong.status}, expected 401`);
+  // Each worker fills its own memory cache: new connections reach every worker before measuring.
+  for (let i = 0; i < 4; i++) {
+    const again = await get(row.server.port, row.path, { Authorization: row.auth });
+    if (again.status !== 200) throw new Error(`${row.label}: the password answered ${again.status} after a wrong one`);
+  }
+}
+
+const table = (summary) => resultsTable(summary, 'vs unprotected (1 process)');
+
+function targets(summary) {
+  const by = (id) => summary.find((s) => s.row.id === id);
+  const lines = ['| target / comparison | measured | result |', '| --- | --- | --- |'];
+  const none = by('authts-none-w1');
+  const cache = by('authts-cache-w1');
+  const nocache = by('authts-nocache-w1');
+  const apacheSocache = by('httpd-socache');
+  const apache = by('httpd-plain');
+  const none2 = by('authts-none-w2');
+  const cache2 = by('authts-cache-w2');
+  const nocache2 = by('authts-nocache-w2');
+  if (none && cache) {
+    const r = cache.rps / none.rps;
+    lines.push(`| bcrypt 10, cache on ≥ 90 % of unprotected | ${fmt(cache.rps)} / ${fmt(none.rps)} req/s = ${pct(r)} | **${r >= 0.9 ? 'met' : 'not met'}** |`);
+  }
+  if (cache && nocache) lines.push(`| cache on vs off (bcrypt 10) | ${fmt(cache.rps)} vs ${fmt(nocache.rps)} req/s | ${fmt(cache.rps / nocache.rps, 1)}× |`);
+  if (cache && apacheSocache) lines.push(`| authts cache vs Apache mod_authn_socache (bcrypt 10) | ${fmt(cache.rps)} vs ${fmt(apacheSocache.rps)} req/s | ${fmt(cache.rps / apacheSocache.rps, 1)}× |`);
+  if (apacheSocache && apache) lines.push(`| Apache with vs without mod_authn_socache | ${fmt(apacheSocache.rps)} vs ${fmt(apache.rps)} req/s | ${fmt(apacheSocache.rps / apache.rps, 2)}× |`);
+  for (const [two, one, what] of [[none2, none, 'unprotected'], [cache2, cache, 'bcrypt 10, cache on'], [nocache2, nocache, 'bcrypt 10, cache off']]) {
+    if (two && one) lines.push(`| \`--workers 2\` vs 1, ${what} | ${fmt(two.rps)} vs ${fmt(one.rps)} req/s | ${fmt(two.rps / one.rps, 2)}× |`);
+  }
+  return lines.join('\n');
+}
+
+function report(info, rows, summary, elapsed) {
+  const v = info.versions;
+  return `# Credential cache benchmark results
+
+Written by \`node bench/cache-bench.mjs\` on ${info.date}; the run took ${fmt(elapsed)} s.
+How to read it: [docs/caching.md](../docs/caching.md#performance).
+
+## Machine
+
+| | |
+| --- | --- |
+| \`nproc\` | ${info.nproc} (shared: see "other CPU") |
+| CPU | ${info.cpuModel} |
+| kernel | ${info.kernel} |
+| node | ${info.node} |
+| authts | ${info.authts} |
+| Apache | ${v.httpd} (event MPM, 2 × 32 threads) |
+| load generator | ${v.wrk}, ${SETTINGS.wrkThreads} thread, ${SETTINGS.connections} keep-alive connections |
+
+## Method
+
+Every row serves the same ${FILE_BODY.length}-byte file on 127.0.0.1. Protected rows send \`Authorization: Basic\` for one user whose
+record is bcrypt cost 10, made by Apache's \`htpasswd -B -C 10\`; the same file serves authts and httpd. authts with the cache:
+\`AuthnCacheSOCache memory\`, \`AuthBasicProvider socache file\`, \`AuthnCacheProvideFor file\`; httpd with mod_authn_socache:
+\`AuthnCacheSOCache shmcb\` and the same three lines (httpd caches the *hash* and runs bcrypt on every request; authts caches the
+*verification*: see docs/caching.md). wrk sends the same credentials on every request, so every request after the first is a
+hit in a cache — the case a cache is for. \`--workers 2\` rows run two worker processes behind one port (docs/serve.md); their
+CPU and memory are the primary's and the workers' together. Before measuring, each protected row answers 200 with the
+password, 401 without it, and 401 for a wrong password after the right one was cached.
+
+Each measurement is a ${SETTINGS.warmup} s warm-up then ${SETTINGS.duration} s of \`wrk\`; every row is measured ${SETTINGS.reps} times, round-robin. The table
+gives medians; the ratio divides by row 1's median from the same run. "other CPU" is whatever else ran on the machine.
+Note that wrk itself needs most of a core: on a 2-core machine, two workers share the second core with it.
+
+## Results
+
+${contamination(summary)}
+
+${table(summary)}
+
+## Targets and comparisons (issue 8)
+
+${targets(summary)}
+
+## Every measurement
+
+${rawTable(rows)}
+`;
+}
+
+async function main() {
+  const started = Date.now();
+  const versions = preflight();
+  const info = { ...machineInfo(), versions };
+  const tempDir = makeTempDir('authts-cache-bench-');
+  process.stdout.write(`cache-bench: ${info.cpuModel}, nproc ${info.nproc}, node ${info.node}, ${versions.wrk}\n`);
+  const site = await makeSite(tempDir);
+  const specs = [
+    { id: 'authts-none-w1', serverLabel: '`authts serve`', protectionLabel: 'unprotected', start: () => startAuthts(tempDir, site, { protection: 'none', workers: 1 }) },
+    { id: 'authts-cache-w1', serverLabel: '`authts serve`', protectionLabel: 'Basic bcrypt 10, cache on', auth: true, start: () => startAuthts(tempDir, site, { protection: 'cache', workers: 1 }) },
+    { id: 'authts-nocache-w1', serverLabel: '`authts serve`', protectionLabel: 'Basic bcrypt 10, cache off', auth: true, start: () => startAuthts(tempDir, site, { protection: 'nocache', workers: 1 }) },
+    { id: 'httpd-socache', serverLabel: 'Apache httpd', protectionLabel: 'Basic bcrypt 10, mod_authn_socache', auth: true, start: () => startHttpd(tempDir, site, true) },
+    { id: 'httpd-plain', serverLabel: 'Apache httpd', protectionLabel: 'Basic bcrypt 10, no cache', auth: true, start: () => startHttpd(tempDir, site, false) },
+    { id: 'authts-none-w2', serverLabel: '`authts serve --workers 2`', protectionLabel: 'unprotected', start: () => startAuthts(tempDir, site, { protection: 'none', workers: 2 }) },
+    { id: 'authts-cache-w2', serverLabel: '`authts serve --workers 2`', protectionLabel: 'Basic bcrypt 10, cache on', auth: true, start: () => startAuthts(tempDir, site, { protection: 'cache', workers: 2 }) },
+    { id: 'authts-nocache-w2', serverLabel: '`authts serve --workers 2`', protectionLabel: 'Basic bcrypt 10, cache off', auth: true, start: () => startAuthts(tempDir, site, { protection: 'nocache', workers: 2 }) },
+  ];
+  const chosen = specs.filter((s, i) => i === 0 || !SETTINGS.only || SETTINGS.only.test(s.id));
+  const rows = [];
+  for (const spec of chosen) {
+    const server = await spec.start();
+    rows.push({
+      ...spec,
+      server,
+      path: spec.auth ? '/p/file.txt' : '/file.txt',
+      auth: spec.auth ? basicAuth(PASSWORD) : undefined,
+      label: `${spec.serverLabel.replaceAll('`', '')}: ${spec.protectionLabel}`,
+      results: [],
+      discarded: [],
+    });
+  }
+  process.stdout.write(startedLine('cache-bench'));
+  await measureRows(rows, SETTINGS, { started, verify: verifyRow, measure, labelWidth: 64 });
+  await stopAll();
+  const elapsed = (Date.now() - started) / 1000;
+  const summary = summarize(rows, rows[0]);
+  if (SETTINGS.only) {
+    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\ncache-bench: BENCH_ONLY set: a partial run, bench/CACHE-RESULTS.md not written (${fmt(elapsed)} s)\n`);
+  } else {
+    writeFileSync(join(BENCH, 'CACHE-RESULTS.md'), report(info, rows, summary, elapsed));
+    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\ncache-bench: wrote bench/CACHE-RESULTS.md (${fmt(elapsed)} s)\n`);
+  }
+  const warning = contamination(summary);
+  if (warning) process.stdout.write(`\ncache-bench: ${warning.replaceAll('**', '')}\n`);
+  removeTempDir();
+}
+
+main().catch(async (err) => {
+  if (wasInterrupted()) return;
+  process.stderr.write(`cache-bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stopAll();
+  removeTempDir();
+  process.exitCode = 1;
+});
