@@ -83,6 +83,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // A configuration replaced by a reload is closed (its pools released) once the last request
   // that started under it has finished, at once when none is in flight.
   const inFlight = new Map<AuthEngine, number>();
+  // Set by close() while it waits for the last request to finish.
+  let whenIdle: (() => void) | undefined;
   const retired = new Set<AuthEngine>();
   const closingOld = new Set<Promise<void>>();
   const closeOld = (old: AuthEngine): void => {
@@ -114,6 +116,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         if (left > 0) return void inFlight.set(current, left);
         inFlight.delete(current);
         if (retired.has(current)) closeOld(current);
+        if (inFlight.size === 0) whenIdle?.();
       });
   };
 
@@ -169,9 +172,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     async close() {
       closing = true;
+      let deadlineReached: () => void = () => {};
+      const pastDeadline = new Promise<void>((resolve) => (deadlineReached = resolve));
       const deadline = setTimeout(() => {
         log.warn('drain deadline reached: closing connections still in flight');
         for (const server of servers) server.closeAllConnections();
+        deadlineReached();
       }, options.drainTimeoutMs ?? 10_000);
       try {
         await Promise.all(
@@ -182,6 +188,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             await closed;
           }),
         );
+        // A request whose client went away has no connection left to hold the server open, but
+        // its handler may still be asking a provider: the pools close after it, not under it.
+        if (inFlight.size > 0) await Promise.race([new Promise<void>((resolve) => (whenIdle = resolve)), pastDeadline]);
       } finally {
         clearTimeout(deadline);
       }
