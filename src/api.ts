@@ -129,7 +129,10 @@ export interface Auth {
    * a call after {@link Auth.close} (`TypeError`).
    */
   check(request: CheckRequest): Promise<Verdict>;
-  /** Releases what the modules hold (file indexes, pools). Later calls resolve at once. */
+  /**
+   * Refuses new checks, waits for the checks already under way to finish, then releases what
+   * the modules hold (file indexes, pools). Later calls return the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -270,6 +273,9 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
   });
   const engine = new AuthEngine(loaded, log);
   let closing: Promise<void> | undefined;
+  // Checks under way: close() releases the pools after the last of them, not under it.
+  let inFlight = 0;
+  let whenIdle: (() => void) | undefined;
 
   return Object.freeze({
     config: loaded,
@@ -308,10 +314,18 @@ export async function createAuth(options: CreateAuthOptions): Promise<Auth> {
         ...(request.tls !== undefined ? { tls: request.tls } : {}),
         ...(request.readBody !== undefined ? { readBody: request.readBody } : {}),
       };
-      return engine.check(info);
+      inFlight++;
+      try {
+        return await engine.check(info);
+      } finally {
+        if (--inFlight === 0) whenIdle?.();
+      }
     },
     close: function close(): Promise<void> {
-      closing ??= loaded.close();
+      closing ??= (async () => {
+        if (inFlight > 0) await new Promise<void>((resolve) => (whenIdle = resolve));
+        await loaded.close();
+      })();
       return closing;
     },
   });

@@ -236,6 +236,39 @@ describe('Auth.check', () => {
     await auth.close();
     await expect(auth.check(request('/'))).rejects.toThrow(/Auth\.check: called after close\(\)/);
   });
+
+  it('close() waits for a check under way before it releases the modules', async () => {
+    const events: string[] = [];
+    let entered: () => void = () => {};
+    const providerEntered = new Promise<void>((resolve) => (entered = resolve));
+    const slow: Module = {
+      name: 'slow_provider',
+      authnProviders: {
+        slow: {
+          async checkPassword() {
+            entered();
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            events.push('provider answered');
+            return 'granted';
+          },
+        },
+      },
+      async release() {
+        events.push('released');
+      },
+    };
+    const auth = await createAuth({
+      config: { text: '<Location /x>\nAuthType Basic\nAuthName x\nAuthBasicProvider slow\nRequire valid-user\n</Location>\n' },
+      modules: [slow],
+    });
+    const checking = auth.check({ ...request('/x/'), headers: { authorization: basic('a:b') } });
+    await providerEntered;
+    const closed = auth.close();
+    await expect(auth.check(request('/'))).rejects.toThrow(/called after close/);
+    expect((await checking).status).toBe(200);
+    await closed;
+    expect(events).toEqual(['provider answered', 'released']);
+  });
 });
 
 describe('root and file sections', () => {
