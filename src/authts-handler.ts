@@ -75,7 +75,11 @@ class HandlerCache {
   }
 }
 
-async function importVersion(file: string, version: string): Promise<Record<string, unknown>> {
+/**
+ * Imports `file` (`.ts`/`.mts`/`.cts` through tsx, anything else through `import()`), with
+ * `version` in the URL so a changed file is imported afresh.
+ */
+export async function importVersion(file: string, version: string): Promise<Record<string, unknown>> {
   const url = `${pathToFileURL(file).href}?v=${encodeURIComponent(version)}`;
   const ext = extname(file);
   if (ext === '.ts' || ext === '.mts' || ext === '.cts') {

@@ -7,6 +7,7 @@ import { createLogger } from '../log.js';
 import { builtinModules } from '../modules.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 import { createDemoSite } from './demo.js';
+import { loadModuleFiles } from './module-files.js';
 import { serveCluster } from './serve-cluster.js';
 
 /** Where the CLI writes, and how it learns it should stop (tests pass their own). */
@@ -55,14 +56,19 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     });
   const defineOption = () =>
     new Option('-D, --define <NAME[=value]>', 'define a name for <IfDefine> and ${NAME}, as httpd -D').argParser(collectDefine).default(new Map());
+  const moduleOption = () =>
+    new Option('-m, --module <file>', 'load authts modules from a file that exports "modules" or a default module (repeatable)')
+      .argParser((value: string, previous: string[]) => [...previous, value])
+      .default([]);
 
   program
     .command('check')
     .description('check a configuration, as apachectl configtest')
     .requiredOption('-f, --config <file>', 'the configuration file')
     .addOption(defineOption())
-    .action(async (opts: { config: string; define: Map<string, string> }) => {
-      exitCode = await check(opts.config, opts.define, io);
+    .addOption(moduleOption())
+    .action(async (opts: { config: string; define: Map<string, string | undefined>; module: string[] }) => {
+      exitCode = await check({ file: opts.config, defines: opts.define, moduleFiles: opts.module }, io);
     });
 
   program
@@ -70,15 +76,17 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .description('serve the DocumentRoot under the configuration (SIGHUP reloads, SIGTERM drains and exits)')
     .requiredOption('-f, --config <file>', 'the configuration file')
     .addOption(defineOption())
+    .addOption(moduleOption())
     .option('-w, --workers <n>', 'worker processes sharing the Listen ports (default: one per core; 1: no worker processes)', parseWorkers)
-    .action(async (opts: { config: string; define: Map<string, string | undefined>; workers?: number }) => {
+    .action(async (opts: { config: string; define: Map<string, string | undefined>; module: string[]; workers?: number }) => {
+      const target: ServeTarget = { file: opts.config, defines: opts.define, moduleFiles: opts.module };
       const workers = opts.workers ?? availableParallelism();
       if (workers === 1) {
-        exitCode = await serve(opts.config, opts.define, io);
+        exitCode = await serve(target, io);
         return;
       }
       const logger = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
-      exitCode = await serveCluster({ configFile: opts.config, defines: opts.define, workers, logger, io });
+      exitCode = await serveCluster({ target, workers, logger, io });
     });
 
   program
@@ -94,7 +102,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           `SQLite users too (${site.database}, no server needed): user "${site.sqlUser}", password "${site.sqlPassword}" (also admin)\n` +
           `configuration: ${site.configFile}\n`,
       );
-      exitCode = await serve(site.configFile, new Map(), io);
+      exitCode = await serve({ file: site.configFile, defines: new Map(), moduleFiles: [] }, io);
     });
 
   // Listed for --help; the entry file (authts.ts) runs them before commander sees argv.
@@ -110,9 +118,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   return exitCode;
 }
 
-async function check(file: string, defines: Map<string, string>, io: CliIo): Promise<number> {
+/** What `authts check` and `authts serve` load: the configuration file, defines and module files. */
+export interface ServeTarget {
+  readonly file: string;
+  readonly defines: ReadonlyMap<string, string | undefined>;
+  /** `--module` files, relative to the working directory. */
+  readonly moduleFiles: readonly string[];
+}
+
+async function check({ file, defines, moduleFiles }: ServeTarget, io: CliIo): Promise<number> {
   try {
-    const config = await loadConfig({ file, defines, modules: builtinModules() });
+    const modules = [...builtinModules(), ...(await loadModuleFiles(moduleFiles))];
+    const config = await loadConfig({ file, defines, modules });
     for (const w of config.warnings) io.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
     await config.close();
     io.stdout.write('Syntax OK\n');
@@ -132,12 +149,13 @@ async function check(file: string, defines: Map<string, string>, io: CliIo): Pro
  * Runs `authts serve` in this process until SIGTERM/SIGINT has drained it; returns the exit
  * code. `bindings` go on every log line (a worker's number).
  */
-export async function serve(file: string, defines: ReadonlyMap<string, string | undefined>, io: CliIo, bindings?: Record<string, unknown>): Promise<number> {
+export async function serve({ file, defines, moduleFiles }: ServeTarget, io: CliIo, bindings?: Record<string, unknown>): Promise<number> {
   const root = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
   const logger = bindings ? root.child(bindings) : root;
   let server: RunningServer;
   try {
-    server = await startServer({ configFile: file, defines, logger });
+    const modules = await loadModuleFiles(moduleFiles);
+    server = await startServer({ configFile: file, defines, logger, modules });
   } catch (err) {
     if (err instanceof ConfigErrors) {
       for (const e of err.errors) io.stderr.write(`${e.toString()}\n`);

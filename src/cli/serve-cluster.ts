@@ -26,7 +26,8 @@ import { authnSocache } from '../authn/socache.js';
 import { authTsRegulation } from '../authn/regulation.js';
 import { builtinModules } from '../modules.js';
 import { RUN_SECRET_ENV } from '../run-secret.js';
-import type { CliIo } from './main.js';
+import type { CliIo, ServeTarget } from './main.js';
+import { loadModuleFiles } from './module-files.js';
 
 /** What a worker tells the primary (over the cluster IPC channel). */
 export type WorkerMessage = { readonly type: 'listening'; readonly addresses: readonly ListenAddress[] };
@@ -40,8 +41,7 @@ const STABLE_AFTER_MS = 10_000;
 const WORKER_ENTRY = fileURLToPath(new URL('./serve-worker.js', import.meta.url));
 
 export interface ClusterOptions {
-  readonly configFile: string;
-  readonly defines: ReadonlyMap<string, string | undefined>;
+  readonly target: ServeTarget;
   readonly workers: number;
   readonly logger: Logger;
   readonly io: CliIo;
@@ -55,7 +55,7 @@ export async function serveCluster(options: ClusterOptions): Promise<number> {
 
   cluster.setupPrimary({
     exec: WORKER_ENTRY,
-    args: [options.configFile, JSON.stringify([...options.defines])],
+    args: [JSON.stringify({ ...options.target, defines: [...options.target.defines] })],
   });
   const env = { [RUN_SECRET_ENV]: randomBytes(32).toString('hex') };
 
@@ -137,7 +137,9 @@ export async function serveCluster(options: ClusterOptions): Promise<number> {
 async function checkBeforeStart(options: ClusterOptions): Promise<number | undefined> {
   const { io } = options;
   try {
-    const config = await loadConfig({ file: options.configFile, defines: options.defines, modules: builtinModules(), logger: options.logger });
+    const { file, defines, moduleFiles } = options.target;
+    const modules = [...builtinModules(), ...(await loadModuleFiles(moduleFiles))];
+    const config = await loadConfig({ file, defines, modules, logger: options.logger });
     const listen = config.serverSettings(core).listen;
     for (const [directive, store] of [
       ['AuthTsRegulationStore', config.serverSettings(authTsRegulation).store],
@@ -153,7 +155,7 @@ async function checkBeforeStart(options: ClusterOptions): Promise<number | undef
     }
     await config.close();
     if (listen.length === 0) {
-      io.stderr.write(`authts serve: ${options.configFile}: no Listen directive: authts does not know where to listen (add e.g. Listen 127.0.0.1:8080)\n`);
+      io.stderr.write(`authts serve: ${file}: no Listen directive: authts does not know where to listen (add e.g. Listen 127.0.0.1:8080)\n`);
       return 1;
     }
     return undefined;

@@ -1,21 +1,22 @@
 /**
- * One worker process of `authts serve --workers N` (./serve-cluster.ts starts it with the
- * configuration file and the defines as arguments). It serves exactly as a single process does,
- * tells the primary once it listens, and leaves on SIGTERM after draining.
+ * One worker process of `authts serve --workers N` (./serve-cluster.ts starts it with what to
+ * serve as a JSON argument). It serves exactly as a single process does, tells the primary once
+ * it listens, and leaves on SIGTERM after draining.
  */
 import cluster from 'node:cluster';
 import { closePasswordWorkers } from '../passwords/crypt-pool.js';
-import { serve } from './main.js';
+import { serve, type ServeTarget } from './main.js';
 import type { WorkerMessage } from './serve-cluster.js';
 
-const [configFile, definesJson] = process.argv.slice(2);
-if (!cluster.isWorker || configFile === undefined || definesJson === undefined) {
+const [targetJson] = process.argv.slice(2);
+if (!cluster.isWorker || targetJson === undefined) {
   process.stderr.write('serve-worker: started by authts serve --workers, not by hand\n');
   process.exit(2);
 }
-const defines = new Map(JSON.parse(definesJson) as [string, string | undefined][]);
+const given = JSON.parse(targetJson) as { file: string; defines: [string, string | undefined][]; moduleFiles: string[] };
+const target: ServeTarget = { file: given.file, defines: new Map(given.defines), moduleFiles: given.moduleFiles };
 
-serve(configFile, defines, {
+serve(target, {
   stdout: process.stdout,
   stderr: process.stderr,
   onListening(server) {

@@ -12,7 +12,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../services/http-client.js';
 import { freePort } from '../services/net.js';
-import { basic, htpasswd, killLeftovers, removeTempDirs, startCli, tempDir, tryConnect, waitFor, type CliProcess } from './helpers.js';
+import { REPO, basic, htpasswd, killLeftovers, removeTempDirs, runCli, startCli, tempDir, tryConnect, waitFor, type CliProcess } from './helpers.js';
 
 afterEach(async () => {
   await killLeftovers();
@@ -291,5 +291,60 @@ describe('authts serve --workers with Redis: one view across workers', () => {
     expect(new Set(workersThatLogged(cli, 'authn cache hit')).size).toBe(2);
     cli.signal('SIGTERM');
     expect((await cli.waitForExit(10_000)).code).toBe(0);
+  });
+});
+
+describe('authts serve --module and authts check --module', () => {
+  const example = join(REPO, 'conf-examples', 'passport');
+
+  /** conf-examples/passport/site.conf on a free port (its own relative paths still resolve in its directory). */
+  async function exampleOnFreePort(): Promise<{ conf: string; url: string }> {
+    const dir = await tempDir('module-files');
+    const port = await freePort();
+    const text = readFileSync(join(example, 'site.conf'), 'utf8').replace(/^Listen .*$/m, `Listen 127.0.0.1:${port}`);
+    const conf = join(dir, 'site.conf');
+    await writeFile(conf, `ServerRoot "${example}"\n${text}`);
+    return { conf, url: `http://127.0.0.1:${port}` };
+  }
+
+  it('serves conf-examples/passport with its strategies from --module, in every worker', async () => {
+    const { conf, url } = await exampleOnFreePort();
+    const cli = startCli(['serve', '-f', conf, '--workers', '2', '--module', join(example, 'strategies.mjs')]);
+    await cli.waitForStderr(/"msg":"authts serve: all workers listening"/, 1, 15_000);
+    for (let i = 0; i < 4; i++) {
+      const res = await rawRequest(url, { path: '/api/data.json', headers: { Authorization: 'Bearer alice-token-1' } });
+      expect(res.status).toBe(200);
+    }
+    const refused = await rawRequest(url, { path: '/api/data.json', headers: { Authorization: 'Bearer wrong' } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+    cli.signal('SIGTERM');
+    expect((await cli.waitForExit(10_000)).code).toBe(0);
+  });
+
+  it('without the module the strategy is unknown: check and serve stop with file:line', async () => {
+    const { conf } = await exampleOnFreePort();
+    const checked = await runCli(['check', '-f', conf]);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toMatch(/site\.conf:\d+: AuthTsPassportStrategy: /);
+    const withModule = await runCli(['check', '-f', conf, '-m', join(example, 'strategies.mjs')]);
+    expect(withModule).toMatchObject({ code: 0, stdout: 'Syntax OK\n' });
+  });
+
+  it('a file that exports no module is refused by name, before anything listens', async () => {
+    const dir = await tempDir('module-bad');
+    await writeFile(join(dir, 'nothing.mjs'), 'export const answer = 42;\n');
+    await writeFile(join(dir, 'wrong.mjs'), 'export default { nom: "x" };\n');
+    const site = await makeSite('module-bad');
+    for (const [file, message] of [
+      ['nothing.mjs', 'exports neither "modules" nor a default module'],
+      ['wrong.mjs', 'is not an authts module (an object with a "name")'],
+      ['missing.mjs', 'cannot be imported'],
+    ] as const) {
+      const cli = startCli(['serve', '-f', site.conf, '--workers', '2', '--module', join(dir, file)]);
+      expect((await cli.waitForExit(10_000)).code).toBe(1);
+      expect(cli.stderr()).toContain(message);
+      expect(await tryConnect(site.port)).toBe('ECONNREFUSED');
+    }
   });
 });
