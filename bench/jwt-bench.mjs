@@ -4,7 +4,7 @@
 // ES256 and RS256 at ≥ 80 % of the unprotected throughput, and ahead of both peers. See
 // docs/providers/jwt.md ("Performance") for the method and the last results.
 //
-//   npm run build && node bench/jwt-bench.mjs      every row; writes bench/JWT-RESULTS.md
+//   npm run bench:jwt (npm run build && node bench/jwt-bench.mjs)   every row; writes bench/JWT-RESULTS.md
 //   BENCH_DURATION=2 BENCH_REPS=1 node bench/jwt-bench.mjs   a quick look (the file is still
 //                                                              written, with its settings)
 //
@@ -20,8 +20,9 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { AUDIENCE, ISSUER, makeJwtFixtures } from './jwt-fixtures.mjs';
 import {
   AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, settingsFromEnv, machineInfo, makeTempDir, measureRow, measureRows,
   onSignalsStop, pct, processCpu, rawTable, removeTempDir, rssMiB, spawnTracked, startedLine, stopAll, summarize, table as resultsTable,
@@ -32,8 +33,6 @@ const require = createRequire(join(ROOT, 'package.json'));
 
 const SETTINGS = settingsFromEnv(420);
 
-const ISSUER = 'https://issuer.bench.example';
-const AUDIENCE = 'bench-api';
 /** The file every row serves: 256 bytes of text. */
 const FILE_BODY = Buffer.from('authts jwt bench: a small static file served by every row of the table.\n'.repeat(4).slice(0, 255) + '\n');
 
@@ -75,41 +74,6 @@ function preflight() {
   if (problems.length > 0) throw new Error(`jwt-bench: cannot run:\n  - ${problems.join('\n  - ')}`);
   versions.wrk = `${r.stdout}${r.stderr}`.split('\n')[0].replace(/\s+Copyright.*$/, '').trim();
   return versions;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fixtures: keys, tokens, the file.
-
-async function makeFixtures(dir) {
-  const { exportSPKI, generateKeyPair, SignJWT } = await import('jose');
-  const www = join(dir, 'www');
-  await mkdir(join(www, 'p'), { recursive: true });
-  await writeFile(join(www, 'p', 'file.txt'), FILE_BODY);
-  const now = Math.floor(Date.now() / 1000);
-  const fixtures = { www, file: join(www, 'p', 'file.txt'), keys: {}, tokens: {}, bad: {} };
-  for (const alg of ['ES256', 'RS256']) {
-    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
-    const pem = join(dir, `${alg}.pem`);
-    await writeFile(pem, await exportSPKI(publicKey));
-    fixtures.keys[alg] = pem;
-    const sign = (claims) =>
-      new SignJWT({ sub: 'bench-user', scope: 'read', ...claims })
-        .setProtectedHeader({ alg, typ: 'JWT', kid: `bench-${alg}` })
-        .setIssuer(ISSUER)
-        .setIssuedAt(now)
-        .setExpirationTime(now + 3 * 3600)
-        .sign(privateKey);
-    const token = await sign({ aud: AUDIENCE });
-    fixtures.tokens[alg] = token;
-    const [h, p, s] = token.split('.');
-    const flip = s[10] === 'A' ? 'B' : 'A';
-    fixtures.bad[alg] = {
-      tampered: `${h}.${p}.${s.slice(0, 10)}${flip}${s.slice(11)}`,
-      escalated: `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', iss: ISSUER, aud: AUDIENCE, exp: now + 3600 })).toString('base64url')}.${s}`,
-      wrongAudience: await sign({ aud: 'another-api' }),
-    };
-  }
-  return fixtures;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,7 +246,7 @@ async function main() {
   const info = { ...machineInfo(), versions };
   const tempDir = makeTempDir('authts-jwt-bench-');
   process.stdout.write(`jwt-bench: ${info.cpuModel}, nproc ${info.nproc}, node ${info.node}, ${versions.wrk}\n`);
-  const fx = await makeFixtures(tempDir);
+  const fx = await makeJwtFixtures(tempDir, FILE_BODY);
 
   const specs = [
     { id: 'authts-none', serverLabel: '`authts serve`', protectionLabel: 'unprotected', start: () => startAuthts(tempDir, fx) },

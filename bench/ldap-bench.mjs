@@ -9,7 +9,7 @@
 // under the same configuration: both servers keep the main request's user (one LDAP check).
 // Each measurement records the CPU of the server, slapd and wrk and the machine's other load.
 //
-//   npm run build && npx tsx bench/ldap-bench.mjs      writes bench/LDAP-RESULTS.md
+//   npm run bench:ldap      (npm run build && node --import tsx bench/ldap-bench.mjs) writes bench/LDAP-RESULTS.md
 //
 // Needs wrk, slapd + ldap-utils, apache2 (with mod_ldap/mod_authnz_ldap), a built dist/.
 // Environment: BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 16), BENCH_REPS (default 3).

@@ -3,7 +3,7 @@
 // CPU and memory from /proc, the measurement loop, and the tables of the report. Each script
 // keeps its rows, fixtures, servers, targets and report text.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
@@ -35,16 +35,16 @@ export function intFromEnv(name, fallback, min) {
 
 /**
  * The run's settings from the environment (see the scripts' headers): { duration (BENCH_DURATION,
- * default 4 s), warmup (BENCH_WARMUP, default 1 s), firstWarmup (2 s), reps (BENCH_REPS, default 3),
+ * default `defaultDuration`, 4 s unless given), warmup (BENCH_WARMUP, default 1 s), firstWarmup (2 s), reps (BENCH_REPS, default 3),
  * connections (BENCH_CONNECTIONS, default 32), maxSeconds (BENCH_MAX_SECONDS, default
  * `defaultMaxSeconds`, at least 60: measurements are redone when other processes were busy
  * meanwhile, while the run stays within it), only (BENCH_ONLY as a RegExp on row ids, or
  * undefined: a partial run, the results file is then not written), wrkThreads (1) }.
  * Throws on a malformed value.
  */
-export function settingsFromEnv(defaultMaxSeconds) {
+export function settingsFromEnv(defaultMaxSeconds, defaultDuration = 4) {
   return {
-    duration: intFromEnv('BENCH_DURATION', 4, 1),
+    duration: intFromEnv('BENCH_DURATION', defaultDuration, 1),
     warmup: intFromEnv('BENCH_WARMUP', 1, 1),
     firstWarmup: 2,
     reps: intFromEnv('BENCH_REPS', 3, 1),
@@ -154,18 +154,23 @@ let interrupted = false;
 export const wasInterrupted = () => interrupted;
 
 /**
- * On SIGINT and SIGTERM: says so on stderr (prefixed `name: `), stops every tracked process,
- * removes the temp directory and exits with status 130. Call once, at start.
+ * On SIGINT and SIGTERM: says so on stderr (prefixed `name: `), stops every tracked process, runs
+ * `cleanup()` when given (services not tracked here, e.g. a private slapd or a database to drop;
+ * its failure is reported, not thrown), removes the temp directory and exits with status 130.
+ * Call once, at start.
  */
-export function onSignalsStop(name) {
+export function onSignalsStop(name, cleanup) {
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
       interrupted = true;
       process.stderr.write(`\n${name}: ${signal}: stopping every server started by this run\n`);
-      stopAll().finally(() => {
-        removeTempDir();
-        process.exit(130);
-      });
+      stopAll()
+        .then(() => cleanup?.())
+        .catch((e) => process.stderr.write(`${name}: cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`))
+        .finally(() => {
+          removeTempDir();
+          process.exit(130);
+        });
     });
   }
 }
@@ -238,6 +243,46 @@ export function processCpu(pid, withReapedChildren = false) {
   let ticks = Number(f[11]) + Number(f[12]);
   if (withReapedChildren) ticks += Number(f[13]) + Number(f[14]);
   return ticks / CLK_TCK;
+}
+
+/** pid → parent pid of every process (one pass over /proc). */
+function parentsOf() {
+  const parents = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return parents;
+}
+
+/** `pid` and all its live descendants (httpd's and nginx's children, authts's workers). */
+export function processTree(pid) {
+  const parents = parentsOf();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parents) if (pp === tree[i]) tree.push(p);
+  return tree;
+}
+
+/** CPU seconds of a server so far: its process with its reaped children, plus its live descendants. */
+export const treeCpu = (pid) => processTree(pid).reduce((s, p, i) => s + processCpu(p, i === 0), 0);
+
+/** Resident memory (VmRSS) of a server now, MiB, summed over its processes (shared pages counted in each). */
+export const treeRssMiB = (pid) => processTree(pid).reduce((mib, p) => mib + rssMiB(p), 0);
+
+/** Peak resident memory (VmHWM) of a server in MiB, summed over its processes (shared pages counted in each). */
+export function treePeakRssMiB(pid) {
+  return processTree(pid).reduce((mib, p) => {
+    try {
+      return mib + Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {
+      return mib;
+    }
+  }, 0);
 }
 
 /** Machine-wide CPU ticks from /proc/stat: { busy (user..softirq, no steal), steal, total }. */
@@ -330,12 +375,14 @@ export const MAX_RETRIES_PER_MEASUREMENT = 3;
 /**
  * Measures `rows` (each with { label, server: { port }, path, auth, results: [], discarded: [] }):
  * per row `verify(row)` then a settings.firstWarmup s warm-up; then settings.reps rounds,
- * round-robin over the rows, each measurement a settings.warmup s warm-up then `measure(row)`.
+ * round-robin over the rows, each measurement a settings.warmup s warm-up, a pause of the warm-up's
+ * p99 latency (at most 5 s: the requests wrk left in flight finish), then `measure(row)`.
  * A measurement with other CPU above OTHER_CPU_RETRY is redone (pushed to row.discarded) while
- * the run (begun at `started`, ms) stays within settings.maxSeconds; kept ones go to row.results.
+ * the run (begun at `started`, ms) stays within settings.maxSeconds, counting `laterSeconds` (default
+ * 0) of work planned after this call; kept ones go to row.results.
  * One progress line per measurement on stdout, the label padded to `labelWidth`.
  */
-export async function measureRows(rows, settings, { started, verify, measure, labelWidth }) {
+export async function measureRows(rows, settings, { started, verify, measure, labelWidth, laterSeconds = 0 }) {
   for (const row of rows) {
     await verify(row);
     await runWrk(settings, row.server.port, row.path, settings.firstWarmup, row.auth);
@@ -345,12 +392,16 @@ export async function measureRows(rows, settings, { started, verify, measure, la
   let n = 0;
   let remaining = total;
   /** A redo (pause + measurement) fits if the measurements still to come fit after it. */
-  const redoFits = () => (Date.now() - started) / 1000 + (remaining + 1) * perMeasurement + 2 <= settings.maxSeconds;
+  const redoFits = () => (Date.now() - started) / 1000 + (remaining + 1) * perMeasurement + laterSeconds + 2 <= settings.maxSeconds;
   for (let rep = 1; rep <= settings.reps; rep++) {
     for (const row of rows) {
       n++;
       for (let attempt = 1; ; attempt++) {
-        await runWrk(settings, row.server.port, row.path, settings.warmup, row.auth);
+        const warm = await runWrk(settings, row.server.port, row.path, settings.warmup, row.auth);
+        // wrk leaves its last requests in flight when it stops; let the server finish them (about
+        // one p99 latency: milliseconds for fast rows, a second for a slow hash) so that the
+        // measurement does not start behind the warm-up's backlog.
+        await sleep(Math.min(5000, warm.latency_us.p99 / 1000));
         const r = await measure(row);
         const retry = r.otherCpu > OTHER_CPU_RETRY && attempt <= MAX_RETRIES_PER_MEASUREMENT && redoFits();
         process.stdout.write(

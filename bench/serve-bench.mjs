@@ -2,9 +2,12 @@
 // authts serve against a bare node:http server and a private Apache httpd, in one run, on
 // 127.0.0.1. See docs/performance.md for the method and the last results.
 //
-//   npm run bench                        build, then run every row; writes bench/RESULTS.md
-//   BENCH_DURATION=2 BENCH_REPS=1 npm run bench   a quick look (RESULTS.md is still written,
-//                                                  with the settings it ran with)
+//   npm run bench:serve                  build, then run every row; writes bench/SERVE-RESULTS.md
+//   BENCH_DURATION=2 BENCH_REPS=1 npm run bench:serve   a quick look (SERVE-RESULTS.md is still
+//                                                        written, with the settings it ran with)
+//
+// (npm run bench runs bench/peers-bench.mjs, every scenario against every peer; this script is
+// the authts serve vs httpd static-file comparison with its targets.)
 //
 // Needs: wrk (Debian: apt-get install wrk), Apache httpd 2.4 and htpasswd (Debian: apt-get
 // install apache2 apache2-utils), and a built dist/ (npm run build). A missing one fails the
@@ -13,22 +16,21 @@
 // Environment: BENCH_DURATION (s per measurement, default 4), BENCH_WARMUP (s before each
 // measurement, default 1), BENCH_REPS (default 3), BENCH_CONNECTIONS (default 32),
 // BENCH_MAX_SECONDS (default 300: redoing measurements disturbed by other processes stops
-// when the run would exceed it), BENCH_ONLY (regex on row ids: a partial run, RESULTS.md not
+// when the run would exceed it), BENCH_ONLY (regex on row ids: a partial run, SERVE-RESULTS.md not
 // written), BENCH_KEEP=1 keeps the temp directory, AUTHTS_HTTPD_BIN / AUTHTS_HTTPD_MODULES_DIR /
 // HTPASSWD_BIN / WRK_BIN override the peers' paths.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmod, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, settingsFromEnv, machineInfo as baseMachineInfo, makeTempDir,
-  measureRow, measureRows, onSignalsStop, pct, processCpu, rawTable, removeTempDir, rssMiB, spawnTracked, startedLine,
+  measureRow, measureRows, onSignalsStop, pct, rawTable, removeTempDir, spawnTracked, startedLine, treeCpu, treeRssMiB,
   stopAll, summarize, table as resultsTable, waitListening, wasInterrupted, MAX_RETRIES_PER_MEASUREMENT, OTHER_CPU_RETRY,
 } from './lib.mjs';
+import { HTTPD_BASE_MODULES, HTTPD_BIN, HTTPD_MODULES_DIR, HTTPD_MPM, mkdirPublic, startHttpd as startHttpdInstance, writePublic } from './httpd.mjs';
 
-const HTTPD_BIN = process.env.AUTHTS_HTTPD_BIN ?? '/usr/sbin/apache2';
-const HTTPD_MODULES_DIR = process.env.AUTHTS_HTTPD_MODULES_DIR ?? '/usr/lib/apache2/modules';
 const HTPASSWD_BIN = process.env.HTPASSWD_BIN ?? 'htpasswd';
 
 const SETTINGS = settingsFromEnv(300);
@@ -53,9 +55,9 @@ function requireTool(label, command, args, hint) {
 function preflight() {
   const problems = [];
   if (process.platform !== 'linux') problems.push('the bench reads /proc: it runs on Linux only');
-  if (!existsSync(AUTHTS_CLI)) problems.push(`${AUTHTS_CLI} is missing: run npm run build (npm run bench does)`);
+  if (!existsSync(AUTHTS_CLI)) problems.push(`${AUTHTS_CLI} is missing: run npm run build (npm run bench:serve does)`);
   if (!existsSync(HTTPD_BIN)) problems.push(`${HTTPD_BIN} is missing: apt-get install apache2 (or set AUTHTS_HTTPD_BIN)`);
-  for (const m of ['mpm_event', 'auth_basic', 'authn_file', 'authn_core', 'authz_core', 'authz_user', 'mime', 'dir']) {
+  for (const m of HTTPD_MODULES) {
     if (!existsSync(join(HTTPD_MODULES_DIR, `mod_${m}.so`))) problems.push(`${HTTPD_MODULES_DIR}/mod_${m}.so is missing (apt-get install apache2)`);
   }
   if (problems.length > 0) throw new Error(`bench: cannot run:\n  - ${problems.join('\n  - ')}`);
@@ -88,16 +90,6 @@ function bigShaFile(realLine) {
   }
   lines.push(realLine);
   return `${lines.join('\n')}\n`;
-}
-
-async function writePublic(path, content) {
-  await writeFile(path, content, { mode: 0o644 });
-  await chmod(path, 0o644);
-}
-
-async function mkdirPublic(path) {
-  await mkdir(path, { recursive: true, mode: 0o755 });
-  await chmod(path, 0o755);
 }
 
 /** The protections measured; `none` has no auth block. */
@@ -178,105 +170,26 @@ async function startAuthts(dir, site, protectionId) {
   return { name, pid: handle.child.pid, port, handle, kind: 'node' };
 }
 
-/** httpd's run user when we are root (it will not serve as root): www-data, else nobody. */
-function httpdRunAs() {
-  if (process.getuid?.() !== 0) return undefined;
-  const passwd = readFileSync('/etc/passwd', 'utf8');
-  for (const user of ['www-data', 'nobody']) {
-    const fields = passwd.split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
-    if (fields?.[2] !== undefined && fields[3] !== undefined) return { user, uid: Number(fields[2]), gid: Number(fields[3]) };
-  }
-  return { user: 'nobody', uid: 65534, gid: 65534 };
-}
+const HTTPD_MODULES = [...HTTPD_BASE_MODULES, 'authn_file'];
 
-const HTTPD_MODULES = ['mpm_event', 'authn_core', 'authn_file', 'auth_basic', 'authz_core', 'authz_user', 'mime', 'dir'];
-const HTTPD_MPM = {
-  StartServers: 2,
-  ServerLimit: 2,
-  ThreadLimit: 32,
-  ThreadsPerChild: 32,
-  MaxRequestWorkers: 64,
-  MinSpareThreads: 8,
-  MaxSpareThreads: 64,
-};
-
-async function startHttpd(dir, site) {
-  const hdir = join(dir, 'httpd');
-  await mkdirPublic(hdir);
-  const port = await freePort();
-  const runAs = httpdRunAs();
-  const conf = join(hdir, 'httpd.conf');
-  const lines = [
-    '# generated by bench/serve-bench.mjs',
-    `ServerRoot "${hdir}"`,
-    `Listen 127.0.0.1:${port}`,
-    'ServerName 127.0.0.1',
-    `PidFile "${join(hdir, 'httpd.pid')}"`,
-    `DefaultRuntimeDir "${hdir}"`,
-    `Mutex file:${hdir} default`,
-    `ErrorLog "${join(hdir, 'error.log')}"`,
-    // No access log: authts serve writes none either.
-    'LogLevel warn',
-    ...(runAs ? [`User #${runAs.uid}`, `Group #${runAs.gid}`] : []),
-    ...HTTPD_MODULES.map((m) => `LoadModule ${m}_module "${join(HTTPD_MODULES_DIR, `mod_${m}.so`)}"`),
-    '<IfModule mpm_event_module>',
-    ...Object.entries(HTTPD_MPM).map(([k, v]) => `    ${k} ${v}`),
-    '</IfModule>',
-    // Node keeps a connection for any number of requests; httpd's default is 100.
-    'KeepAlive On',
-    'MaxKeepAliveRequests 0',
-    'TypesConfig /etc/mime.types',
-    `DocumentRoot "${site.www}"`,
-    '<Directory />',
-    '    AllowOverride None',
-    '</Directory>',
-    ...PROTECTIONS.filter((p) => p.id !== 'none').map((p) => authBlock(site, p.id)),
-    '',
-  ];
-  await writePublic(conf, lines.join('\n'));
-  const name = 'Apache httpd';
-  const handle = spawnTracked(name, HTTPD_BIN, ['-f', conf, '-D', 'FOREGROUND'], { env: { ...process.env, LANG: 'C' } });
-  await waitHttp(name, port, handle);
-  // The pid file is written after the port is bound; it must name the process we hold.
-  const pidFile = (await readFile(join(hdir, 'httpd.pid'), 'utf8').catch(() => '')).trim();
-  if (pidFile !== String(handle.child.pid)) throw new Error(`httpd: pid file says ${pidFile}, we started ${handle.child.pid}`);
-  return { name, pid: handle.child.pid, port, handle, kind: 'httpd', errorLog: join(hdir, 'error.log'), runAs };
+/** One private httpd (bench/httpd.mjs) serving every protection's directory. */
+function startHttpd(dir, site) {
+  return startHttpdInstance({
+    dir,
+    id: 'all',
+    docRoot: site.www,
+    modules: ['authn_file'],
+    lines: PROTECTIONS.filter((p) => p.id !== 'none').map((p) => authBlock(site, p.id)),
+    waitPath: '/none/file.txt',
+    generatedBy: 'bench/serve-bench.mjs',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-function childrenOf(ppid) {
-  const out = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[1]) === ppid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** CPU seconds used so far by a server: for httpd, the parent plus its children, live or reaped. */
-function serverCpu(server) {
-  if (server.kind !== 'httpd') return processCpu(server.pid, false);
-  let total = processCpu(server.pid, true);
-  for (const child of childrenOf(server.pid)) total += processCpu(child, false);
-  return total;
-}
-
-/** One measurement of a row: wrk for SETTINGS.duration s, the server's CPU and memory from /proc. */
-const measure = (row) => measureRow(row, SETTINGS, () => serverCpu(row.server), () => serverRssMiB(row.server));
-
-/** Resident memory of a server after a measurement, MiB; for httpd the parent plus its children (shared pages counted in each). */
-function serverRssMiB(server) {
-  const pids = server.kind === 'httpd' ? [server.pid, ...childrenOf(server.pid)] : [server.pid];
-  return pids.reduce((mib, pid) => mib + rssMiB(pid), 0);
-}
+/** One measurement of a row: wrk for SETTINGS.duration s, the server's CPU and memory (httpd: with its children) from /proc. */
+const measure = (row) => measureRow(row, SETTINGS, () => treeCpu(row.server.pid), () => treeRssMiB(row.server.pid));
 
 /** Before a row is measured: protected rows refuse a request without credentials and serve the file with them. */
 async function verifyRow(row) {
@@ -340,7 +253,7 @@ function report(info, rows, summary, httpd, elapsed) {
   const defaults = SETTINGS.duration === 4 && SETTINGS.warmup === 1 && SETTINGS.reps === 3 && SETTINGS.connections === 32;
   return `# authts serve benchmark results
 
-Written by \`npm run bench\` (bench/serve-bench.mjs) on ${info.date}; the run took ${fmt(elapsed)} s.
+Written by \`npm run bench:serve\` (bench/serve-bench.mjs) on ${info.date}; the run took ${fmt(elapsed)} s.
 How to read and reproduce this: [docs/performance.md](../docs/performance.md).${defaults ? '' : '\n\n**Non-default settings** (see below): not comparable with a default run.'}
 
 ## Machine
@@ -352,7 +265,7 @@ How to read and reproduce this: [docs/performance.md](../docs/performance.md).${
 | kernel | ${info.kernel} |
 | memory | ${info.memory} |
 | node | ${info.node} |
-| authts | ${info.authts} (dist/ built by \`npm run bench\`) |
+| authts | ${info.authts} (dist/ built by \`npm run bench:serve\`) |
 | httpd | ${info.httpd} (mpm_event, ${Object.entries(HTTPD_MPM).map(([k, v]) => `${k} ${v}`).join(', ')}; workers run as ${httpd.runAs ? httpd.runAs.user : 'the current user'}) |
 | load generator | ${info.wrk}, ${SETTINGS.wrkThreads} thread, ${SETTINGS.connections} keep-alive connections |
 | libuv thread pool of \`authts serve\` | ${info.uvThreadpool} |
@@ -434,10 +347,10 @@ async function main() {
   const elapsed = (Date.now() - started) / 1000;
   const summary = summarize(rows, rows[0]);
   if (SETTINGS.only) {
-    process.stdout.write(`\n${table(summary)}\n\nbench: BENCH_ONLY set: a partial run, bench/RESULTS.md not written (${fmt(elapsed)} s)\n`);
+    process.stdout.write(`\n${table(summary)}\n\nbench: BENCH_ONLY set: a partial run, bench/SERVE-RESULTS.md not written (${fmt(elapsed)} s)\n`);
   } else {
-    writeFileSync(join(BENCH, 'RESULTS.md'), report(info, rows, summary, httpd, elapsed));
-    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\nbench: wrote bench/RESULTS.md (${fmt(elapsed)} s)\n`);
+    writeFileSync(join(BENCH, 'SERVE-RESULTS.md'), report(info, rows, summary, httpd, elapsed));
+    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\nbench: wrote bench/SERVE-RESULTS.md (${fmt(elapsed)} s)\n`);
   }
   const warning = contamination(summary);
   if (warning) process.stdout.write(`\nbench: ${warning.replaceAll('**', '')}\n`);

@@ -3,7 +3,7 @@
 // against a new connection per request (DBDPersist Off), on the machine's PostgreSQL and on a
 // SQLite file. One run; writes bench/SQL-RESULTS.md.
 //
-//   npm run build && node bench/sql-bench.mjs
+//   npm run bench:sql       (npm run build && node bench/sql-bench.mjs)
 //
 // Needs: wrk, PostgreSQL on 127.0.0.1:5432 (trust for postgres), a built dist/. A database of
 // its own is created and dropped. The hash is {SHA} (cheap) so that the database is what is
