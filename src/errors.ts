@@ -111,7 +111,10 @@ export type AuthTsErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'CACHE_UNAVAILABLE'
-  | 'REGULATION_UNAVAILABLE';
+  | 'REGULATION_UNAVAILABLE'
+  | 'SESSION_UNAVAILABLE'
+  | 'SESSION_NOT_ENABLED'
+  | 'FORM_CSRF_REFUSED';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {

@@ -18,11 +18,13 @@ import { authnzJwt } from './providers/jwt/module.js';
 import { authnzLdap } from './providers/ldap/module.js';
 import { dbdModules } from './providers/dbd/module.js';
 import { proxyModule } from './proxy-module.js';
+import { authForm } from './authn/form.js';
+import { authTsSession } from './session/module.js';
 
 /**
  * The built-in modules, in hook registration order (which decides the order of hooks of equal
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd];
+  return [core, accessCompat, authnCore, authBasic, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm];
 }

@@ -238,3 +238,51 @@ describe('conf-examples/forward-auth-nginx through a real nginx', () => {
     });
   }
 });
+
+describe('conf-examples/form-login signs in and out as its README says', () => {
+  const example = join(examplesDir, 'form-login');
+  let server: RunningServer | undefined;
+  let base = '';
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('starts', async () => {
+    server = await startServer({ configFile: join(example, 'site.conf'), logger: silentLogger, listen: [{ host: '127.0.0.1', port: 0 }] });
+    base = `http://127.0.0.1:${server.addresses[0]!.port}`;
+  });
+
+  it('answers the Location: values of its README curl lines', async () => {
+    const located = curlCases(readFileSync(join(example, 'README.md'), 'utf8')).filter((c) => /Location: /.test(c.comment));
+    expect(located.length).toBeGreaterThanOrEqual(2);
+    for (const c of located) {
+      const res = await fetch(`${base}${c.path}`, { method: c.method, headers: c.headers, redirect: 'manual' });
+      expect(res.headers.get('location'), c.line).toBe(/Location: (\S+)/.exec(c.comment)![1]);
+    }
+  });
+
+  it('signs alice in through the login page, back to the page she asked for, then out', async () => {
+    const page = await fetch(`${base}/login?httpd_location=%2Fprivate%2Freport.txt`);
+    const html = await page.text();
+    const csrf = page.headers.getSetCookie().find((line) => line.startsWith('authts_login_csrf='))!;
+    const token = /name="authts_csrf" value="([^"]+)"/.exec(html)![1]!;
+    expect(html).toContain('Members&#39; pages');
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrf.slice(0, csrf.indexOf(';')) },
+      body: new URLSearchParams({ authts_csrf: token, httpd_username: 'alice', httpd_password: 'alice-secret', httpd_location: '/private/report.txt' }).toString(),
+    });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/private/report.txt');
+    const line = login.headers.getSetCookie().find((l) => l.startsWith('authts_session='))!;
+    expect(line).toMatch(/; Max-Age=28800; Path=\/; HttpOnly; SameSite=Lax$/);
+    const session = line.slice(0, line.indexOf(';'));
+    const report = await fetch(`${base}/private/report.txt`, { headers: { cookie: session }, redirect: 'manual' });
+    expect(report.status).toBe(200);
+    expect(await report.text()).toBe('The quarterly report: for members only.\n');
+    expect((await fetch(`${base}/logout`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(303);
+    expect((await fetch(`${base}/private/report.txt`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(302);
+  });
+});
