@@ -111,7 +111,8 @@ export type AuthTsErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'CACHE_UNAVAILABLE'
-  | 'REGULATION_UNAVAILABLE';
+  | 'REGULATION_UNAVAILABLE'
+  | 'DIGEST_STORE_UNAVAILABLE';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {
