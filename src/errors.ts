@@ -114,7 +114,8 @@ export type AuthTsErrorCode =
   | 'REGULATION_UNAVAILABLE'
   | 'SESSION_UNAVAILABLE'
   | 'SESSION_NOT_ENABLED'
-  | 'FORM_CSRF_REFUSED';
+  | 'FORM_CSRF_REFUSED'
+  | 'DIGEST_STORE_UNAVAILABLE';
 
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {

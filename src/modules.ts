@@ -1,6 +1,7 @@
 import { accessCompat } from './access/compat.js';
 import { authBasic } from './authn/basic.js';
 import { authBearer } from './authn/bearer.js';
+import { authDigest } from './authn/digest.js';
 import { authnSocache } from './authn/socache.js';
 import { authTsRegulation } from './authn/regulation.js';
 import { authnCore } from './authn/core.js';
@@ -26,5 +27,5 @@ import { authTsSession } from './session/module.js';
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm];
+  return [core, accessCompat, authnCore, authBasic, authDigest, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm];
 }

@@ -8,11 +8,13 @@
  * `no WWW-Authenticate` means the header must be absent; `app: <line>` is the expected body.
  * forward-auth-nginx's ```sh nginx lines go through a real nginx started with its nginx.conf.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
@@ -285,4 +287,39 @@ describe('conf-examples/form-login signs in and out as its README says', () => {
     expect((await fetch(`${base}/logout`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(303);
     expect((await fetch(`${base}/private/report.txt`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(302);
   });
+});
+
+describe('conf-examples/digest with the real curl --digest', () => {
+  // The ```sh digest lines of its README need a client that answers the challenge: they are run
+  // through curl itself (on the free port the example is started on) rather than sent as-is.
+  const example = join(examplesDir, 'digest');
+  const block = /```sh digest\n([\s\S]*?)```/.exec(readFileSync(join(example, 'README.md'), 'utf8'))?.[1] ?? '';
+  const lines = block.split('\n').filter((line) => line.startsWith('curl '));
+  let server: RunningServer | undefined;
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('has curl --digest lines in its README', () => {
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    for (const line of lines) expect(line).toContain('--digest');
+  });
+
+  it('starts', async () => {
+    server = await startServer({ configFile: join(example, 'site.conf'), logger: silentLogger, listen: [{ host: '127.0.0.1', port: 0 }] });
+    expect(server.addresses[0]!.port).toBeGreaterThan(0);
+  });
+
+  for (const line of lines) {
+    it(line.replace(/\s+/g, ' '), async () => {
+      expect(server, 'server did not start').toBeDefined();
+      const hash = line.indexOf(' # ');
+      const expected = Number(/^(\d{3})/.exec(line.slice(hash + 3))?.[1]);
+      const words = [...line.slice(0, hash).matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+      const args = words.slice(1).filter((word) => word !== '-i').map((word) => word.replace('127.0.0.1:8106', `127.0.0.1:${server!.addresses[0]!.port}`));
+      const { stdout } = await promisify(execFile)('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...args], { timeout: 10_000 });
+      expect(Number(stdout)).toBe(expected);
+    });
+  }
 });

@@ -93,7 +93,7 @@ export const authnCore: Module<AuthnCoreSettings> = {
       context: 'section',
       minArgs: 1,
       maxArgs: 1,
-      syntax: 'AuthType None|Basic',
+      syntax: 'AuthType None|Basic|Digest|Bearer|Form',
       apply(ctx, [value]) {
         if (value!.toLowerCase() === 'none') {
           ctx.dir(authnCore).type = null;

@@ -2,6 +2,7 @@
  * `authts-htdigest`: Apache's `htdigest` 2.4.71 (`[-c] passwordfile realm username`, prompts,
  * messages, exit codes), with atomic locked rewrites and the checks htdigest lacks.
  */
+import { createHash } from 'node:crypto';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AuthTsError } from '../errors.js';
@@ -32,6 +33,9 @@ const HELP_EXTRA = `
 authts extensions:
  --check passwordfile  Report malformed lines, duplicate (user, realm) pairs and the
                        like, with line numbers.
+ --sha256 [-c] passwordfile realm username
+                       Write the record with a SHA-256 hash (64 hex digits) instead of
+                       MD5, for AuthDigestAlgorithm SHA-256 (see docs/digest.md).
  --help                This text.
 The file is rewritten atomically (temp file, fsync, rename) under passwordfile.lock; its
 mode and owner are kept. A user or realm containing ':', CR, LF or NUL is refused (exit 6),
@@ -67,6 +71,10 @@ async function run(argv: readonly string[], io: HtToolIo, input: PasswordInput):
   }
   if (argv.length === 2 && argv[0] === '--check') return runCheck(argv[1] ?? '', prog, io);
 
+  // authts: `--sha256` first writes a SHA-256 HA1 for `AuthDigestAlgorithm SHA-256`.
+  const sha256 = argv[0] === '--sha256';
+  if (sha256) argv = argv.slice(1);
+  const makeRecord = sha256 ? sha256DigestRecord : digestRecord;
   let create = false;
   let args = argv;
   if (argv.length === 4) {
@@ -101,7 +109,7 @@ async function run(argv: readonly string[], io: HtToolIo, input: PasswordInput):
     const problem = await writeProblem(file);
     if (problem) throw stop(E.FAILURE, `Could not open passwd file ${file} for writing: ${problem}\n`);
     io.stderr.write(`Adding password for ${user} in realm ${realm}.\n`);
-    const record = digestRecord(user, realm, await readPassword());
+    const record = makeRecord(user, realm, await readPassword());
     return commit(prog, file, io, () => ({ content: record, result: E.OK }), lockOptions);
   }
 
@@ -114,7 +122,7 @@ async function run(argv: readonly string[], io: HtToolIo, input: PasswordInput):
   const scan = scanHtdigest(before, user, realm);
   if (scan.status === 'too-long') throw stop(E.FAILURE, tooLongMessage(scan.line));
   io.stderr.write(scan.status === 'found' ? `Changing password for user ${user} in realm ${realm}\n` : `Adding user ${user} in realm ${realm}\n`);
-  const record = digestRecord(user, realm, await readPassword());
+  const record = makeRecord(user, realm, await readPassword());
   return commit(
     prog,
     file,
@@ -197,4 +205,16 @@ async function runCheck(file: string, prog: string, io: HtToolIo): Promise<numbe
 function cString(bytes: Buffer): Buffer {
   const nul = bytes.indexOf(0);
   return nul < 0 ? bytes : bytes.subarray(0, nul);
+}
+
+/**
+ * An htdigest record whose hash is the lower-case hex SHA-256 of `user:realm:password` (the
+ * HA1 of RFC 7616's SHA-256), for `AuthDigestAlgorithm SHA-256`: 64 hex digits where htdigest
+ * writes 32.
+ */
+function sha256DigestRecord(user: string, realm: string, password: Uint8Array): Buffer {
+  const u = Buffer.from(user);
+  const r = Buffer.from(realm);
+  const hex = createHash('sha256').update(Buffer.concat([u, Buffer.from(':'), r, Buffer.from(':'), password])).digest('hex');
+  return Buffer.concat([u, Buffer.from(':'), r, Buffer.from(`:${hex}\n`)]);
 }

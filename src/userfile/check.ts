@@ -31,7 +31,8 @@ const WELL_FORMED: Partial<Record<ReturnType<typeof hashKind>, RegExp>> = {
   des: /^[./0-9A-Za-z]{13}$/,
   sha1: /^\{SHA\}[A-Za-z0-9+/]{27}=$/,
 };
-const DIGEST_RE = /^[^:]*:[^:]*:[0-9a-f]{32}$/;
+// htdigest records: an MD5 HA1 (htdigest), or a SHA-256 one (`authts-htdigest --sha256`).
+const DIGEST_RE = /^[^:]*:[^:]*:(?:[0-9a-f]{32}|[0-9a-f]{64})$/;
 
 /**
  * Checks the text of an htpasswd (or htdigest) file and reports, with line numbers:
@@ -46,7 +47,7 @@ const DIGEST_RE = /^[^:]*:[^:]*:[0-9a-f]{32}$/;
  * - `unsupported`: a format httpd's crypt() knows but authts cannot verify (yescrypt…).
  *
  * `$apr1$`/`$1$` (htpasswd's default) and SHA-crypt at 5000 rounds are not reported; argon2 and
- * htdigest records (`user:realm:md5hex`) are accepted as they are.
+ * htdigest records (`user:realm:md5hex`, or 64 hex digits of SHA-256) are accepted as they are.
  *
  * @example
  * ```ts

@@ -295,12 +295,12 @@ describe('configuration: httpd -t (and a running httpd) against authts loading t
     ]);
   });
 
-  it('a directive of a module authts does not have (mod_auth_digest): httpd loads it, authts refuses', async () => {
+  it('a directive of a module authts does not have (mod_authn_dbm): httpd loads it, authts refuses', async () => {
     const config = `<Directory "\${AUTHTS_DOCROOT}/private">
-    AuthDigestProvider file
+    AuthDBMUserFile users.dbm
 </Directory>
 `;
-    expect((await httpdConfigTest(config, { modules: ['auth_digest'] })).ok).toBe(true);
+    expect((await httpdConfigTest(config, { modules: ['authn_dbm'] })).ok).toBe(true);
     const { errors, file } = await authtsErrors(config);
     expect(errors.map((e) => [e.file, e.line, e.code])).toEqual([[file, 2, 'CONFIG_UNKNOWN_DIRECTIVE']]);
   });
