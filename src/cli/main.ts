@@ -86,7 +86,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return;
       }
       const logger = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
-      exitCode = await serveCluster({ target, workers, logger, io });
+      exitCode = await serveCluster({ target, workers, workersChosen: opts.workers !== undefined, logger, io });
     });
 
   program

@@ -26,7 +26,9 @@ import { authnSocache } from '../authn/socache.js';
 import { authTsRegulation } from '../authn/regulation.js';
 import { builtinModules } from '../modules.js';
 import { RUN_SECRET_ENV } from '../run-secret.js';
-import type { CliIo, ServeTarget } from './main.js';
+import type { Config } from '../config/config.js';
+import { authTsSession, type SessionSettings } from '../session/module.js';
+import { serve, type CliIo, type ServeTarget } from './main.js';
 import { loadModuleFiles } from './module-files.js';
 
 /** What a worker tells the primary (over the cluster IPC channel). */
@@ -43,6 +45,11 @@ const WORKER_ENTRY = fileURLToPath(new URL('./serve-worker.js', import.meta.url)
 export interface ClusterOptions {
   readonly target: ServeTarget;
   readonly workers: number;
+  /**
+   * False when `workers` is the default (one per core): a configuration whose state cannot be
+   * shared between workers then runs in one process instead of failing.
+   */
+  readonly workersChosen: boolean;
   readonly logger: Logger;
   readonly io: CliIo;
 }
@@ -50,8 +57,9 @@ export interface ClusterOptions {
 /** Runs the primary until every worker has drained and exited; returns the exit code. */
 export async function serveCluster(options: ClusterOptions): Promise<number> {
   const { logger: log, io } = options;
-  const stopStart = await checkBeforeStart(options);
-  if (stopStart !== undefined) return stopStart;
+  const decision = await checkBeforeStart(options);
+  if (decision === 'single') return serve(options.target, io);
+  if (decision !== undefined) return decision;
 
   cluster.setupPrimary({
     exec: WORKER_ENTRY,
@@ -130,11 +138,23 @@ export async function serveCluster(options: ClusterOptions): Promise<number> {
   });
 }
 
+/** Where `Session On` is in force with the in-process session store (for messages), or undefined. */
+function sessionsInMemory(config: Config): string | undefined {
+  if (config.serverSettings(authTsSession).store?.kind === 'redis') return undefined;
+  const base = config.resolve({ path: '/', filename: undefined, isDirectory: false }).get(authTsSession);
+  if (base.enabled === true) return `server config of ${config.mainFile}`;
+  for (const section of config.sections) {
+    const own = section.settings.get(authTsSession) as SessionSettings | undefined;
+    if (own?.enabled === true) return `the section at ${section.where.file}:${section.where.line}`;
+  }
+  return undefined;
+}
+
 /**
  * Loads the configuration once in the primary: errors are printed as a single process prints
  * them and the start stops (exit 1). Returns undefined when the workers may start.
  */
-async function checkBeforeStart(options: ClusterOptions): Promise<number | undefined> {
+async function checkBeforeStart(options: ClusterOptions): Promise<number | 'single' | undefined> {
   const { io } = options;
   try {
     const { file, defines, moduleFiles } = options.target;
@@ -153,7 +173,18 @@ async function checkBeforeStart(options: ClusterOptions): Promise<number | undef
         `${directive} keeps its store in each worker's memory: with ${options.workers} workers each has its own; use redis:<host:port> to share one`,
       );
     }
+    const memorySessions = sessionsInMemory(config);
     await config.close();
+    if (memorySessions !== undefined) {
+      // Sessions made by one worker would be unknown to the others: users logged out at random.
+      const why = `sessions are kept in each process's memory (Session On in ${memorySessions}, no AuthTsSessionStore redis:…)`;
+      if (options.workersChosen) {
+        io.stderr.write(`authts serve: --workers ${options.workers}: ${why}, which workers cannot share; set AuthTsSessionStore redis:<host:port> or use --workers 1\n`);
+        return 1;
+      }
+      options.logger.info({ workers: 1 }, `serving in one process: ${why}; AuthTsSessionStore redis:<host:port> lets every core serve`);
+      return 'single';
+    }
     if (listen.length === 0) {
       io.stderr.write(`authts serve: ${file}: no Listen directive: authts does not know where to listen (add e.g. Listen 127.0.0.1:8080)\n`);
       return 1;

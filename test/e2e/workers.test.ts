@@ -348,3 +348,36 @@ describe('authts serve --module and authts check --module', () => {
     }
   });
 });
+
+describe('authts serve with sessions kept in memory', () => {
+  const example = join(REPO, 'conf-examples', 'form-login');
+
+  async function formLoginOnFreePort(): Promise<{ conf: string; port: number }> {
+    const dir = await tempDir('sessions');
+    const port = await freePort();
+    const text = readFileSync(join(example, 'site.conf'), 'utf8').replace(/^Listen .*$/m, `Listen 127.0.0.1:${port}`);
+    const conf = join(dir, 'site.conf');
+    await writeFile(conf, `ServerRoot "${example}"\n${text}`);
+    return { conf, port };
+  }
+
+  it('by default serves in one process (a session one worker made would be unknown to another)', async () => {
+    const { conf, port } = await formLoginOnFreePort();
+    const cli = startCli(['serve', '-f', conf]);
+    await cli.waitForStderr(/"msg":"authts serve listening"/, 1, 15_000);
+    expect(cli.stderr()).toContain('serving in one process: sessions are kept in each process');
+    expect(workerPids(cli)).toEqual([]);
+    const page = await rawRequest(`http://127.0.0.1:${port}`, { path: '/login' });
+    expect(page.status).toBe(200);
+    cli.signal('SIGTERM');
+    expect((await cli.waitForExit(10_000)).code).toBe(0);
+  });
+
+  it('refuses --workers 2 with the reason and the way out', async () => {
+    const { conf, port } = await formLoginOnFreePort();
+    const cli = startCli(['serve', '-f', conf, '--workers', '2']);
+    expect((await cli.waitForExit(10_000)).code).toBe(1);
+    expect(cli.stderr()).toMatch(/--workers 2: sessions are kept in each process's memory \(Session On in server config of .*site\.conf, no AuthTsSessionStore redis:…\), which workers cannot share; set AuthTsSessionStore redis:<host:port> or use --workers 1/);
+    expect(await tryConnect(port)).toBe('ECONNREFUSED');
+  });
+});
