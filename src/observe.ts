@@ -3,6 +3,7 @@
  * every provider answer, metrics time them. An observer must not throw and must not keep the
  * request; it sees provider names and results, never credentials.
  */
+import type { TraceEntry } from './authz/tree.js';
 import type { AuthRequest } from './request.js';
 
 /** One provider's answer within a request. */
@@ -19,9 +20,38 @@ export interface ProviderAnswer {
   readonly require?: string;
 }
 
+/**
+ * Which evaluation of the `Require` tree: `userless` is the access_ex pass (no user yet),
+ * `user` the authz pass after authentication (mod_authz_core's two hooks).
+ */
+export type TreePass = 'userless' | 'user';
+
 /** What an observer is told; every method is optional. */
 export interface RequestObserver {
   providerAnswered?(req: AuthRequest, answer: ProviderAnswer): void;
+  /**
+   * The merged `Require` tree was evaluated in `pass`: every node visited, in evaluation order
+   * (pre-order; a node skipped by short-circuit is absent). Results are after negation.
+   */
+  treeEvaluated?(req: AuthRequest, pass: TreePass, trace: readonly TraceEntry[]): void;
+}
+
+/**
+ * A trace for {@link reportTree} to hand on, or `undefined` when nobody watches the tree (so
+ * that an unobserved request records nothing).
+ */
+export function treeTraceFor(req: AuthRequest): TraceEntry[] | undefined {
+  return req.observer?.treeEvaluated === undefined ? undefined : [];
+}
+
+/** Tells the request's observer what one tree pass found; an observer that throws is logged, not fatal. */
+export function reportTree(req: AuthRequest, pass: TreePass, trace: readonly TraceEntry[] | undefined): void {
+  if (trace === undefined) return;
+  try {
+    req.observer?.treeEvaluated?.(req, pass, trace);
+  } catch (err) {
+    req.log.error({ err }, 'request observer failed');
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AuthRequest } from '../request.js';
 import { noteAuthFailure } from '../authn/core.js';
 import { authType } from '../authn/core.js';
 import { requestConfig } from '../request-state.js';
+import { reportTree, treeTraceFor } from '../observe.js';
 import { evaluateTree, unionLimited, type AuthzNode, type ContainerNode, type Limited } from './tree.js';
 
 /** mod_authz_core's per-section settings. */
@@ -252,7 +253,10 @@ async function authorizeUserless(req: AuthRequest): Promise<'ok' | 'declined' | 
     }
     return 'ok';
   }
-  const result = await evaluateTree(req, tree, 'and');
+  // Recorded only for an observer that asks (authts explain); see ../observe.ts.
+  const trace = treeTraceFor(req);
+  const result = await evaluateTree(req, tree, 'and', trace);
+  reportTree(req, 'userless', trace);
   if (result === 'granted') return 'ok';
   if (result === 'denied-no-user') return 'declined';
   if (result === 'error') return 500;
@@ -271,7 +275,9 @@ async function authorizeUser(req: AuthRequest): Promise<'ok' | 'declined' | numb
     if (authType(req)) return 500;
     return 'ok';
   }
-  const result = await evaluateTree(req, settings.tree, 'and');
+  const trace = treeTraceFor(req);
+  const result = await evaluateTree(req, settings.tree, 'and', trace);
+  reportTree(req, 'user', trace);
   if (result === 'granted') return 'ok';
   if (result === 'error') return 500;
   // A scheme with its own answer for an authenticated user who fails (Bearer: 403

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
 import { ConfigErrors } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -9,6 +9,8 @@ import { startServer, type RunningServer } from '../server/serve.js';
 import { createDemoSite } from './demo.js';
 import { loadModuleFiles } from './module-files.js';
 import { serveCluster } from './serve-cluster.js';
+import { explainCommand, type ExplainOptions } from './explain.js';
+import { openControllingTerminal, type TerminalOpener } from './getpass.js';
 
 /** Where the CLI writes, and how it learns it should stop (tests pass their own). */
 export interface CliIo {
@@ -18,6 +20,10 @@ export interface CliIo {
   readonly onSignal?: (signal: 'SIGHUP' | 'SIGTERM' | 'SIGINT', listener: () => void) => () => void;
   /** Called once a server is listening (tests use it to learn the port). */
   readonly onListening?: (server: RunningServer) => void;
+  /** Standard input for `explain --password-stdin` (default: process.stdin). */
+  readonly stdin?: Readable;
+  /** The terminal `explain` prompts on for a password (default: /dev/tty when there is one). */
+  readonly openTerminal?: TerminalOpener;
 }
 
 /** `--port`: a TCP port number, checked before anything is written (a usage error, exit 2). */
@@ -41,8 +47,13 @@ function collectDefine(value: string, previous: Map<string, string | undefined>)
   return previous;
 }
 
+/** `--header` may be given many times. */
+function collectHeader(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /**
- * The `authts` command: `serve`, `check`, `demo`. Returns the exit code; never calls
+ * The `authts` command: `serve`, `check`, `explain`, `demo`. Returns the exit code; never calls
  * `process.exit` (the entry file does).
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -87,6 +98,32 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       const logger = createLogger({ destination: { write: (s: string) => io.stderr.write(s) } });
       exitCode = await serveCluster({ target, workers, workersChosen: opts.workers !== undefined, logger, io });
+    });
+
+  program
+    .command('explain')
+    .description('decide one request as authts serve would and show how: sections, Require tree, provider answers, status (starts no server)')
+    .requiredOption('-f, --config <file>', 'the configuration file')
+    .addOption(defineOption())
+    .addOption(moduleOption())
+    .option('--user <name>', 'send Basic credentials for this user (password from --password-stdin, or a prompt)')
+    .option('--password <password>', 'the Basic password (visible to other users in the process list: prefer --password-stdin)')
+    .option('--password-stdin', 'read the Basic password from standard input (one trailing newline removed)')
+    .option('--token <token>', 'send "Authorization: Bearer <token>"')
+    .option('--header <"Name: value">', 'send a request header (repeatable)', collectHeader, [])
+    .option('--ip <address>', 'the client address', '127.0.0.1')
+    .option('--tls', 'the request arrives over TLS (also implied by an https:// URL)')
+    .option('--json', 'print the report as JSON (shape: docs/explain.md)')
+    .argument('<method>', 'the HTTP method, e.g. GET')
+    .argument('<url>', 'a path (/staff/) or an http(s) URL; sent as given, without resolving dot segments')
+    .action(async (method: string, url: string, opts: ExplainOptions) => {
+      exitCode = await explainCommand(method, url, opts, {
+        stdout: io.stdout,
+        stderr: io.stderr,
+        stdin: () => io.stdin ?? process.stdin,
+        openTerminal: io.openTerminal ?? openControllingTerminal,
+        cwd: process.cwd(),
+      });
     });
 
   program

@@ -331,6 +331,18 @@ describe('authts serve --module and authts check --module', () => {
     expect(withModule).toMatchObject({ code: 0, stdout: 'Syntax OK\n' });
   });
 
+  it('authts explain takes --module too', async () => {
+    const { conf } = await exampleOnFreePort();
+    const args = ['explain', '-f', conf, '-m', join(example, 'strategies.mjs'), '--header', 'Authorization: Bearer alice-token-1', 'GET', '/api/data.json'];
+    const allowed = await runCli(args);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain('200');
+    expect(allowed.stdout).not.toContain('alice-token-1');
+    const without = await runCli(['explain', '-f', conf, 'GET', '/api/data.json']);
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/site\.conf:\d+: AuthTsPassportStrategy: /);
+  });
+
   it('a file that exports no module is refused by name, before anything listens', async () => {
     const dir = await tempDir('module-bad');
     await writeFile(join(dir, 'nothing.mjs'), 'export const answer = 42;\n');
