@@ -160,6 +160,19 @@ export class ConnectionCache<C> {
     return { busy: state?.busy ?? 0, idle: state?.idle.length ?? 0, waiting: state?.waiters.length ?? 0 };
   }
 
+  /** Counts over every key (metrics, status page). */
+  totals(): KeyStats {
+    let busy = 0;
+    let idle = 0;
+    let waiting = 0;
+    for (const state of this.#keys.values()) {
+      busy += state.busy;
+      idle += state.idle.length;
+      waiting += state.waiters.length;
+    }
+    return { busy, idle, waiting };
+  }
+
   /** Closes idle connections past their TTL (also done lazily on `acquire`). */
   sweep(): void {
     for (const state of this.#keys.values()) {

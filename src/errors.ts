@@ -117,6 +117,18 @@ export type AuthTsErrorCode =
   | 'FORM_CSRF_REFUSED'
   | 'DIGEST_STORE_UNAVAILABLE';
 
+/**
+ * Stable codes of audit lines: one per refused or failed request (`src/log-audit.ts`); each has
+ * a row in docs/errors.md. They are outcomes, not failures of authts: never thrown.
+ */
+export type AuditCode =
+  | 'AUTHN_FAILED'
+  | 'AUTHN_BANNED'
+  | 'AUTHZ_DENIED'
+  | 'ACCESS_DENIED'
+  | 'REQUEST_REFUSED'
+  | 'AUTH_UNAVAILABLE';
+
 /** A failure while answering a request. Never carries a password or a token. */
 export class AuthTsError extends Error {
   override readonly name = 'AuthTsError';

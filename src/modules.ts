@@ -21,11 +21,14 @@ import { dbdModules } from './providers/dbd/module.js';
 import { proxyModule } from './proxy-module.js';
 import { authForm } from './authn/form.js';
 import { authTsSession } from './session/module.js';
+import { logConfig } from './server/access-log.js';
+import { authTsMetrics } from './metrics/handler.js';
+import { authTsStatus } from './status/status.js';
 
 /**
  * The built-in modules, in hook registration order (which decides the order of hooks of equal
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authDigest, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm];
+  return [core, accessCompat, authnCore, authBasic, authDigest, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm, logConfig, authTsMetrics, authTsStatus];
 }

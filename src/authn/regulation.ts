@@ -67,6 +67,22 @@ export interface RegulationModule extends Module<RegulationSettings, RegulationS
   bannedFor(req: AuthRequest, user: string): Promise<number>;
   /** Records the outcome of a login: a failure counts, a success forgets the user's failures. Never throws. */
   record(req: AuthRequest, user: string, success: boolean): Promise<void>;
+  /**
+   * Counts since the module was made, over every configuration using it (metrics, status page):
+   * `bans` started, and `refused` logins answered 429 because of a ban.
+   *
+   * @example
+   * ```ts
+   * authTsRegulation.stats(); // { bans: 1, refused: 4 }
+   * ```
+   */
+  stats(): RegulationStats;
+}
+
+/** What {@link RegulationModule.stats} counts. */
+export interface RegulationStats {
+  readonly bans: number;
+  readonly refused: number;
 }
 
 type Runtime = StoreRuntime<RegulationStore>;
@@ -132,6 +148,7 @@ export function createRegulationModule(options: RegulationOptions = {}): Regulat
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('createRegulationModule: options.now must be a function');
   const stores = new PerConfigurationStores<RegulationStore>('REGULATION_UNAVAILABLE', 'its regulation store');
+  const counts = { bans: 0, refused: 0 };
 
   function runtimeFor(server: RegulationServerSettings): Runtime {
     return stores.runtimeFor(server, (spec) =>
@@ -158,6 +175,7 @@ export function createRegulationModule(options: RegulationOptions = {}): Regulat
     try {
       const runtime = runtimeFor(req.serverSettings(module));
       const ms = await (await runtime.store).bannedFor(keysOf(req, runtime, user));
+      if (ms > 0) counts.refused++;
       return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : 0;
     } catch (err) {
       req.log.warn({ code: 'REGULATION_UNAVAILABLE', err }, 'regulation store could not answer; the provider decides');
@@ -180,6 +198,7 @@ export function createRegulationModule(options: RegulationOptions = {}): Regulat
         findTimeMs: (settings.findTime ?? REGULATION_DEFAULTS.findTime) * 1000,
         banMs: (settings.banTime ?? REGULATION_DEFAULTS.banTime) * 1000,
       });
+      if (banned > 0) counts.bans++;
       if (banned > 0) req.log.warn({ code: 'REGULATION_BAN', user, seconds: Math.ceil(banned / 1000) }, 'too many authentication failures: banned');
     } catch (err) {
       req.log.warn({ code: 'REGULATION_UNAVAILABLE', err }, 'regulation store could not record a login');
@@ -190,6 +209,7 @@ export function createRegulationModule(options: RegulationOptions = {}): Regulat
     name: 'authts_regulation',
     bannedFor,
     record,
+    stats: () => ({ ...counts }),
     createDirSettings: () => ({ enabled: undefined, maxRetries: undefined, findTime: undefined, banTime: undefined, mode: undefined }),
     mergeDirSettings: (base, add) => ({
       enabled: add.enabled ?? base.enabled,

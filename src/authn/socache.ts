@@ -140,6 +140,22 @@ export interface AuthnSocacheModule extends Module<AuthnSocacheSettings, AuthnSo
   lookup(req: AuthRequest, chain: readonly AuthnProviderRef[], user: string, password: string): Promise<AuthnResult>;
   /** After `ref` granted: remembers the credential when `ref` is in `AuthnCacheProvideFor`. Never throws. */
   store(req: AuthRequest, chain: readonly AuthnProviderRef[], ref: AuthnProviderRef, user: string, password: string): Promise<void>;
+  /**
+   * Lookups since the module was made, over every configuration using it (metrics, status page):
+   * a `miss` is every lookup that did not answer `'granted'` (no entry, store down, …).
+   *
+   * @example
+   * ```ts
+   * authnSocache.stats(); // { hits: 12, misses: 3 }
+   * ```
+   */
+  stats(): AuthnCacheStats;
+}
+
+/** What {@link AuthnSocacheModule.stats} counts. */
+export interface AuthnCacheStats {
+  readonly hits: number;
+  readonly misses: number;
 }
 
 /**
@@ -157,6 +173,7 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('createAuthnSocacheModule: options.now must be a function');
   const stores = new PerConfigurationStores<CredentialStore>('CACHE_UNAVAILABLE', 'its credential cache');
+  const counts = { hits: 0, misses: 0 };
 
   function runtimeFor(server: AuthnSocacheServerSettings): Runtime {
     return stores.runtimeFor(server, (spec) =>
@@ -208,6 +225,13 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
   }
 
   async function lookup(req: AuthRequest, chain: readonly AuthnProviderRef[], user: string, password: string): Promise<AuthnResult> {
+    const result = await lookupUncounted(req, chain, user, password);
+    if (result === 'granted') counts.hits++;
+    else counts.misses++;
+    return result;
+  }
+
+  async function lookupUncounted(req: AuthRequest, chain: readonly AuthnProviderRef[], user: string, password: string): Promise<AuthnResult> {
     try {
       if (ttlMs(req) <= 0) return 'not-found';
       const generation = generationOf(req, chain);
@@ -259,6 +283,7 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
     provider,
     lookup,
     store,
+    stats: () => ({ ...counts }),
     createDirSettings: () => ({ provideFor: undefined, timeout: undefined, context: undefined }),
     mergeDirSettings: (base, add) => ({
       provideFor: add.provideFor ?? base.provideFor,

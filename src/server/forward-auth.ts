@@ -19,11 +19,12 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import ipaddr from 'ipaddr.js';
-import type { Config } from '../config/config.js';
+import type { Config, DirConfig } from '../config/config.js';
 import type { AuthEngine } from '../engine.js';
 import { AuthTsError } from '../errors.js';
 import { forwardAuth, type ForwardAuthSettings, type TrustedProxy } from '../forward-auth-module.js';
 import type { Logger } from '../log.js';
+import type { RequestObserver } from '../observe.js';
 import type { Verdict } from '../phases.js';
 import { createAuthRequest, type RequestInfo } from '../request-state.js';
 import { normalizeRequestTarget } from './paths.js';
@@ -396,6 +397,16 @@ function respond(res: ServerResponse, status: number, headers: ReadonlyMap<strin
 }
 
 /**
+ * How `authts serve` watches a forward-auth decision (access log user, metrics, audit line;
+ * `../metrics/server-observability.ts`): `observer` goes on the original request's info, and
+ * `decided` is told the original request and its verdict.
+ */
+export interface DecisionWatch {
+  readonly observer?: RequestObserver | undefined;
+  decided(info: RequestInfo, verdict: Verdict, dir: DirConfig | undefined): void;
+}
+
+/**
  * Answers one forward-auth request (one for which {@link isForwardAuthRequest} is true):
  * 403 for an untrusted peer; 400 for a request that does not describe an original request or
  * describes one whose path is ambiguous ({@link ambiguousSpelling}); 400/404 where
@@ -410,7 +421,7 @@ function respond(res: ServerResponse, status: number, headers: ReadonlyMap<strin
  * if (isForwardAuthRequest(engine.config, req.url)) return answerForwardAuth(engine, req, res, log);
  * ```
  */
-export async function answerForwardAuth(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+export async function answerForwardAuth(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger, watch?: DecisionWatch): Promise<void> {
   const head = req.method === 'HEAD';
   const settings = engine.config.serverSettings(forwardAuth);
   const read = readForwardedRequest(settings, {
@@ -450,7 +461,8 @@ export async function answerForwardAuth(engine: AuthEngine, req: IncomingMessage
     // What the proxy says about the client's connection, not how the proxy reached authts.
     tls: original.tls,
   };
-  const verdict = await engine.check(info);
+  const { verdict, dir } = await engine.decide(watch?.observer ? { ...info, observer: watch.observer } : info);
+  watch?.decided(info, verdict, dir);
   if (!verdict.allowed) {
     respond(res, verdict.status, verdict.headers, head);
     return;

@@ -15,6 +15,11 @@ import { answerForwardAuth, isForwardAuthRequest } from './forward-auth.js';
 import { forwardRequest, proxiedRequestInfo, proxyRouteFor, serveUpgrades } from './proxy.js';
 import { serveStatic } from './static.js';
 import { bodyReader } from '../request-body.js';
+import { ServerObservability, type RequestTrace } from '../metrics/server-observability.js';
+import { auditRefusal, sectionLabel } from '../log-audit.js';
+import type { DirConfig } from '../config/config.js';
+import type { Verdict } from '../phases.js';
+import { plainAddress, type RequestInfo } from '../request-state.js';
 
 /** How to start `authts serve`. */
 export interface ServeOptions {
@@ -65,7 +70,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger: log,
     ...(options.defines ? { defines: options.defines } : {}),
   };
-  let engine = new AuthEngine(await loadConfig(loadOptions), log);
+  // Access logs (CustomLog) and metrics, per loaded configuration (../metrics/server-observability.ts).
+  const observability = new ServerObservability(() => engine.config);
+  const loadServed = async (): Promise<AuthEngine> => {
+    const config = await loadConfig(loadOptions);
+    try {
+      observability.attach(config);
+    } catch (err) {
+      await config.close();
+      throw err;
+    }
+    return new AuthEngine(config, log);
+  };
+  let engine = await loadServed();
   const listen = options.listen ?? engine.config.serverSettings(core).listen;
   if (listen.length === 0) {
     await engine.config.close();
@@ -105,7 +122,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     const current = engine;
     inFlight.set(current, (inFlight.get(current) ?? 0) + 1);
-    handle(current, req, res, log)
+    const trace = observability.begin(current.config, req, res);
+    handle(current, req, res, log, trace)
       .catch((err: unknown) => {
         log.error({ err }, 'request failed');
         if (!res.headersSent) sendError(res, 500, new Map(), req.method === 'HEAD');
@@ -145,7 +163,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let reloading: Promise<unknown> = Promise.resolve();
   async function reloadNow(): Promise<ConfigErrors | undefined> {
     try {
-      const next = new AuthEngine(await loadConfig(loadOptions), log);
+      const next = await loadServed();
       const previous = engine;
       engine = next;
       retired.add(previous);
@@ -217,9 +235,57 @@ function realDocumentRoot(engine: AuthEngine, documentRoot: string): string {
   return root;
 }
 
-async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+/**
+ * After the phases: tells the request's trace (access log user, metrics) and writes the audit
+ * line of a refusal.
+ */
+function decided(engine: AuthEngine, request: DecidedRequest, verdict: Verdict, dir: DirConfig | undefined, log: Logger, trace: RequestTrace | undefined): void {
+  trace?.decided(verdict, dir);
+  if (verdict.allowed) return;
+  const header = (name: string): string | undefined => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value.join(', ') : (value as string | undefined);
+  };
+  const contentType = header('content-type');
+  auditRefusal(log, {
+    status: verdict.status,
+    user: verdict.user,
+    presentedCredentials:
+      header('authorization') !== undefined ||
+      request.query.includes('access_token=') ||
+      (request.method === 'POST' && contentType !== undefined && contentType.startsWith('application/x-www-form-urlencoded')),
+    client: plainAddress(request.client),
+    method: request.method,
+    path: request.path,
+    section: sectionLabel(engine.config, dir),
+  });
+}
+
+/** The request a decision was about, for its audit line. */
+interface DecidedRequest {
+  readonly method: string;
+  /** The normalized path. */
+  readonly path: string;
+  readonly query: string;
+  readonly client: string;
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+function decidedRequest(req: IncomingMessage, path: string, query: string): DecidedRequest {
+  return { method: req.method ?? '', path, query, client: req.socket.remoteAddress ?? '', headers: req.headers };
+}
+
+async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerResponse, log: Logger, trace: RequestTrace | undefined): Promise<void> {
   // AuthTsForwardAuth: a proxy asks about a request it serves itself (./forward-auth.ts).
-  if (isForwardAuthRequest(engine.config, req.url)) return answerForwardAuth(engine, req, res, log);
+  if (isForwardAuthRequest(engine.config, req.url)) {
+    // The decision is about the original request the proxy describes: its client, its path.
+    const watch = {
+      observer: trace?.observer,
+      decided: (info: RequestInfo, verdict: Verdict, dir: DirConfig | undefined): void =>
+        decided(engine, { method: info.method, path: info.path, query: info.query ?? '', client: info.remoteAddress, headers: info.headers }, verdict, dir, log, trace),
+    };
+    return answerForwardAuth(engine, req, res, log, watch);
+  }
   const head = req.method === 'HEAD';
   const target = normalizeRequestTarget(req.url ?? '');
   if (!target.ok) {
@@ -230,7 +296,9 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   // ProxyPass (./proxy.ts): a proxied URL maps to no file, so only <Location> sections apply.
   const route = proxyRouteFor(engine.config, target.path, req.url ?? '');
   if (route !== undefined) {
-    const verdict = await engine.check(proxiedRequestInfo(req, target.path, target.query));
+    const info = proxiedRequestInfo(req, target.path, target.query);
+    const { verdict, dir } = await engine.decide(trace?.observer ? { ...info, observer: trace.observer } : info);
+    decided(engine, decidedRequest(req, target.path, target.query), verdict, dir, log, trace);
     if (!verdict.allowed) return sendError(res, verdict.status, verdict.headers, head);
     return forwardRequest(req, res, route, verdict, log);
   }
@@ -239,7 +307,7 @@ async function handle(engine: AuthEngine, req: IncomingMessage, res: ServerRespo
   // ./open-file.ts), and is closed whatever happens in between.
   const mapped = documentRoot === undefined ? undefined : openMapped(target.path, realDocumentRoot(engine, documentRoot));
   try {
-    await decideAndServe(engine, req, res, head, target.path, target.query, mapped, log);
+    await decideAndServe(engine, req, res, head, target.path, target.query, mapped, log, trace);
   } finally {
     mapped?.file?.close();
   }
@@ -254,6 +322,7 @@ async function decideAndServe(
   query: string,
   mapped: OpenedMapping | undefined,
   log: Logger,
+  trace: RequestTrace | undefined,
 ): Promise<void> {
   const filename = mapped?.filename;
   const isDirectory = mapped?.isDirectory ?? false;
@@ -268,8 +337,10 @@ async function decideAndServe(
     // Read only where a section asks for the form body (AuthTsPassportFormBody On); the reader
     // keeps what it read, so the DirectoryIndex subrequest below sees the same body.
     readBody: bodyReader(req),
+    ...(trace?.observer ? { observer: trace.observer } : {}),
   };
   const { verdict, dir } = await engine.decide({ ...base, path, filename, isDirectory });
+  decided(engine, decidedRequest(req, path, query), verdict, dir, log, trace);
   if (!verdict.allowed || dir === undefined) {
     sendError(res, verdict.allowed ? 500 : verdict.status, verdict.headers, head);
     return;

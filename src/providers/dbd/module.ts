@@ -8,12 +8,12 @@
  */
 import { onOffDirective } from '../../config/args.js';
 import { AuthTsError, type SourceLocation } from '../../errors.js';
-import type { AuthnProvider, AuthnResult, AuthzProvider, AuthzResult, DirectiveContext, Module } from '../../module.js';
+import type { AuthnProvider, AuthnResult, AuthzProvider, AuthzResult, DirectiveContext, Module, ModuleScope } from '../../module.js';
 import { makeDummyHash, verifyPassword } from '../../passwords/index.js';
 import type { AuthRequest } from '../../request.js';
 import type { DbdResult } from './connection.js';
 import { DbdParamsError, parseDbdParams, parseDriverName, type DbdDriverName, type DbdParams } from './params.js';
-import { DEFAULT_LIMITS, DbdPool, type DbdLimits } from './pool.js';
+import { DEFAULT_LIMITS, DbdPool, type DbdLimits, type DbdPoolStats } from './pool.js';
 import { DbdStatementError, parseStatement, type DbdStatement } from './statement.js';
 
 /**
@@ -167,6 +167,26 @@ export interface DbdModules {
   readonly dbd: Module<Record<string, never>, DbdServerSettings>;
   readonly authnDbd: Module<AuthnDbdSettings>;
   readonly authzDbd: Module<AuthzDbdSettings>;
+  /**
+   * The pool `config` holds (metrics, status page): where `DBDParams` stands, its driver, its
+   * counts and whether the database answered the last query; `undefined` when the configuration
+   * names no database or holds no pool (released, or never used).
+   *
+   * @example
+   * ```ts
+   * dbdModules.poolStatus(server.config()); // { where: { file: '/etc/authts/site.conf', line: 4 }, driver: 'pgsql', up: true, stats: { open: 1, … } }
+   * ```
+   */
+  poolStatus(config: ModuleScope): DbdPoolStatus | undefined;
+}
+
+/** What {@link DbdModules.poolStatus} answers. */
+export interface DbdPoolStatus {
+  /** Where the configuration's `DBDParams` is. */
+  readonly where: SourceLocation;
+  readonly driver: string;
+  readonly up: boolean;
+  readonly stats: DbdPoolStats;
 }
 
 /**
@@ -477,7 +497,14 @@ export function createDbdModules(): DbdModules {
     },
   };
 
-  return { dbd, authnDbd, authzDbd };
+  function poolStatus(config: ModuleScope): DbdPoolStatus | undefined {
+    const server = config.serverSettings(dbd);
+    const entry = held.get(server);
+    if (!entry || entry.closed || !server.params || !server.paramsText) return undefined;
+    return { where: server.paramsText.where, driver: server.params.driver, up: entry.pool.up, stats: entry.pool.stats() };
+  }
+
+  return { dbd, authnDbd, authzDbd, poolStatus };
 }
 
 /**

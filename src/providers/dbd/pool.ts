@@ -58,6 +58,10 @@ export interface DbdPoolStats {
   readonly idle: number;
   /** Connections opened since the pool was made (SQLite: worker threads now). */
   readonly opened: number;
+  /** Connections open or opening now (SQLite: worker threads). */
+  readonly open: number;
+  /** Requests waiting for a connection because `DBDMax` are lent (SQLite: queries queued). */
+  readonly waiting: number;
 }
 
 /**
@@ -101,6 +105,7 @@ export class DbdPool {
   #generation = 0;
   #opened = 0;
   #closed = false;
+  #up = true;
   #warming: Promise<void> | undefined;
   /** The hash unknown users are checked against is made like this (the first hash read). */
   hashModel: string | undefined;
@@ -169,10 +174,11 @@ export class DbdPool {
   stats(): DbdPoolStats {
     if (this.#list) {
       const s = this.#list.stats();
-      return { busy: s.lent + s.opening + s.waiting, idle: s.idle, opened: this.#opened };
+      return { busy: s.lent + s.opening + s.waiting, idle: s.idle, opened: this.#opened, open: s.total, waiting: s.waiting };
     }
     const workers = this.#sqlite?.threads.length ?? 0;
-    return { busy: this.#sqlite?.queueSize ?? 0, idle: workers, opened: workers };
+    const queued = this.#sqlite?.queueSize ?? 0;
+    return { busy: queued, idle: workers, opened: workers, open: workers, waiting: queued };
   }
 
   /**
@@ -181,6 +187,25 @@ export class DbdPool {
    * query (bad SQL, missing table, wrong number of parameters).
    */
   async query(statement: DbdStatement, params: readonly string[]): Promise<DbdResult> {
+    try {
+      const result = await this.#query(statement, params);
+      this.#up = true;
+      return result;
+    } catch (err) {
+      if (err instanceof AuthTsError && err.code === 'DBD_UNAVAILABLE') this.#up = false;
+      throw err;
+    }
+  }
+
+  /**
+   * Whether the database answered the last query (a refused query counts as an answer); true
+   * until the first query. For metrics and the status page.
+   */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  async #query(statement: DbdStatement, params: readonly string[]): Promise<DbdResult> {
     if (this.#closed) throw new AuthTsError('DBD_UNAVAILABLE', `the pool of ${this.where} is closed`);
     if (params.length !== statement.parameters) {
       throw new TypeError(`DbdPool.query: the statement has ${statement.parameters} placeholder(s), got ${params.length} value(s)`);

@@ -373,6 +373,22 @@ export class LdapConnections {
   }
 
   /**
+   * Connection counts over every server and identity (metrics, status page): `open` connections
+   * (lent, opening or idle, shared service connections included), `idle` ones, and requests
+   * `waiting` for one because the pool size is reached.
+   */
+  totals(): { open: number; idle: number; waiting: number } {
+    const cached = this.#cache.totals();
+    let open = cached.busy + cached.idle;
+    let idle = cached.idle;
+    for (const shared of this.#shared.values()) {
+      open += shared.conns.length;
+      idle += shared.conns.filter((c) => c.inflight === 0).length;
+    }
+    return { open, idle, waiting: cached.waiting };
+  }
+
+  /**
    * Connection counts of a pool for `url`'s first host (tests): `busy` connections with an
    * operation under way, `idle` ones kept for later.
    */

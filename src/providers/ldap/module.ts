@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseChoice, parseOnOff } from '../../config/args.js';
 import { AuthTsError } from '../../errors.js';
-import type { AuthnProvider, AuthnResult, AuthzProvider, AuthzResult, DirectiveContext, DirectiveSpec, Module } from '../../module.js';
+import type { AuthnProvider, AuthnResult, AuthzProvider, AuthzResult, DirectiveContext, DirectiveSpec, Module, ModuleScope } from '../../module.js';
 import type { AuthRequest } from '../../request.js';
 import { splitUserList } from '../../authz/user.js';
 import { DEFAULT_CONNECTION_SETTINGS, DEFAULT_POOL_SIZE, LdapConnections, type LdapConnectionSettings } from './connections.js';
@@ -186,7 +186,7 @@ interface UserList {
  * const config = await loadConfig({ file: 'site.conf', modules: [...builtinModules().filter((m) => m.name !== 'authnz_ldap'), ldap] });
  * ```
  */
-export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerSettings> {
+export function createAuthnzLdapModule(): AuthnzLdapModule {
   const pools = new Map<LdapServerSettings, LdapConnections>();
   const states = new WeakMap<Map<string, unknown>, RequestState>();
 
@@ -407,7 +407,7 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
     apply: () => {},
   });
 
-  const module: Module<AuthnzLdapSettings, LdapServerSettings> = {
+  const module: AuthnzLdapModule = {
     name: 'authnz_ldap',
     createDirSettings: defaults,
     mergeDirSettings: (base, add) => (add.touched ? { ...add } : { ...base }),
@@ -551,8 +551,25 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
       pools.clear();
       await Promise.all(all.map((p) => p.close()));
     },
+    poolTotals(config: ModuleScope) {
+      return pools.get(config.serverSettings(module))?.totals();
+    },
   };
   return module;
+}
+
+/** The `authnz_ldap` module, with the connection counts of a configuration's pools. */
+export interface AuthnzLdapModule extends Module<AuthnzLdapSettings, LdapServerSettings> {
+  /**
+   * The connections `config` holds to its LDAP servers (metrics, status page); `undefined` when
+   * it has opened none (no LDAP section, or no request yet).
+   *
+   * @example
+   * ```ts
+   * authnzLdap.poolTotals(server.config()); // { open: 2, idle: 2, waiting: 0 }
+   * ```
+   */
+  poolTotals(config: ModuleScope): { open: number; idle: number; waiting: number } | undefined;
 }
 
 /**
@@ -564,4 +581,4 @@ export function createAuthnzLdapModule(): Module<AuthnzLdapSettings, LdapServerS
  * new Registry([authnCore, authBasic, authzCore, authnzLdap]); // then AuthLDAPURL and Require ldap-group load
  * ```
  */
-export const authnzLdap: Module<AuthnzLdapSettings, LdapServerSettings> = createAuthnzLdapModule();
+export const authnzLdap: AuthnzLdapModule = createAuthnzLdapModule();
