@@ -15,14 +15,14 @@
 // BENCH_MAX_SECONDS default 480, BENCH_ONLY, BENCH_KEEP), WRK_BIN, AUTHTS_HTTPD_BIN,
 // AUTHTS_HTTPD_MODULES_DIR, HTPASSWD_BIN.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, machineInfo, makeTempDir, measureRow, measureRows, onSignalsStop,
-  pct, rawTable, removeTempDir, settingsFromEnv, spawnTracked, startedLine, stopAll, summarize, table as resultsTable, treeCpu, treeRssMiB,
-  waitListening, wasInterrupted,
+  AUTHTS_CLI, contamination, fmt, freePort, get, machineInfo, makeTempDir, measureRow, measureRows, onSignalsStop, pct, rawTable,
+  removeTempDir, ROOT, runBench, settingsFromEnv, spawnTracked, startedLine, stopAll, summarize, table as resultsTable, treeCpu,
+  treeRssMiB, waitListening, writeResults, WRK_BIN,
 } from './lib.mjs';
 import { HTTPD_BIN, HTTPD_BASE_MODULES, HTTPD_MODULES_DIR, mkdirPublic, startHttpd, writePublic } from './httpd.mjs';
 
@@ -256,21 +256,8 @@ async function main() {
   await stopAll();
   const elapsed = (Date.now() - started) / 1000;
   const summary = summarize(rows, rows[0]);
-  if (SETTINGS.only) {
-    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\ncache-bench: BENCH_ONLY set: a partial run, bench/CACHE-RESULTS.md not written (${fmt(elapsed)} s)\n`);
-  } else {
-    writeFileSync(join(BENCH, 'CACHE-RESULTS.md'), report(info, rows, summary, elapsed));
-    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\ncache-bench: wrote bench/CACHE-RESULTS.md (${fmt(elapsed)} s)\n`);
-  }
-  const warning = contamination(summary);
-  if (warning) process.stdout.write(`\ncache-bench: ${warning.replaceAll('**', '')}\n`);
+  writeResults({ name: 'cache-bench', settings: SETTINGS, resultsFile: 'CACHE-RESULTS.md', summary, elapsed, table: table(summary), targets: () => targets(summary), report: () => report(info, rows, summary, elapsed) });
   removeTempDir();
 }
 
-main().catch(async (err) => {
-  if (wasInterrupted()) return;
-  process.stderr.write(`cache-bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
-  await stopAll();
-  removeTempDir();
-  process.exitCode = 1;
-});
+runBench('cache-bench', main);

@@ -18,18 +18,15 @@
 // the run would exceed it), BENCH_ONLY (regex on row ids: a partial run, JWT-RESULTS.md not
 // written), BENCH_KEEP=1 keeps the temp directory, WRK_BIN overrides wrk's path.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { AUDIENCE, ISSUER, makeJwtFixtures } from './jwt-fixtures.mjs';
 import {
-  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, settingsFromEnv, machineInfo, makeTempDir, measureRow, measureRows,
-  onSignalsStop, pct, processCpu, rawTable, removeTempDir, rssMiB, spawnTracked, startedLine, stopAll, summarize, table as resultsTable,
-  waitListening as waitPath, wasInterrupted, MAX_RETRIES_PER_MEASUREMENT, OTHER_CPU_RETRY,
+  AUTHTS_CLI, BENCH, contamination, fmt, freePort, get, machineInfo, makeTempDir, MAX_RETRIES_PER_MEASUREMENT, measureRow, measureRows,
+  onSignalsStop, OTHER_CPU_RETRY, packageVersion, pct, processCpu, rawTable, removeTempDir, ROOT, rssMiB, runBench, settingsFromEnv,
+  spawnTracked, startedLine, stopAll, summarize, table as resultsTable, waitListening as waitPath, writeResults, WRK_BIN,
 } from './lib.mjs';
-
-const require = createRequire(join(ROOT, 'package.json'));
 
 const SETTINGS = settingsFromEnv(420);
 
@@ -42,20 +39,6 @@ onSignalsStop('jwt-bench');
 // Preflight: every peer must be here.
 
 const PEER_PACKAGES = ['jose', 'send', 'express', 'express-jwt', 'jsonwebtoken', 'fastify', '@fastify/jwt', 'fast-jwt'];
-
-function packageVersion(name) {
-  // Some packages do not export ./package.json: find it beside the resolved entry point.
-  let dir = dirname(require.resolve(name));
-  while (dir !== dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8'));
-      if (pkg.name === name) return pkg.version;
-    }
-    dir = dirname(dir);
-  }
-  throw new Error(`no package.json for ${name}`);
-}
 
 function preflight() {
   const problems = [];
@@ -176,7 +159,6 @@ function targets(summary) {
   return lines.join('\n');
 }
 
-
 function report(info, rows, summary, elapsed) {
   const defaults = SETTINGS.duration === 4 && SETTINGS.warmup === 1 && SETTINGS.reps === 3 && SETTINGS.connections === 32;
   const v = info.versions;
@@ -286,21 +268,8 @@ async function main() {
   await stopAll();
   const elapsed = (Date.now() - started) / 1000;
   const summary = summarize(rows, rows[0]);
-  if (SETTINGS.only) {
-    process.stdout.write(`\n${table(summary)}\n\njwt-bench: BENCH_ONLY set: a partial run, bench/JWT-RESULTS.md not written (${fmt(elapsed)} s)\n`);
-  } else {
-    writeFileSync(join(BENCH, 'JWT-RESULTS.md'), report(info, rows, summary, elapsed));
-    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\njwt-bench: wrote bench/JWT-RESULTS.md (${fmt(elapsed)} s)\n`);
-  }
-  const warning = contamination(summary);
-  if (warning) process.stdout.write(`\njwt-bench: ${warning.replaceAll('**', '')}\n`);
+  writeResults({ name: 'jwt-bench', settings: SETTINGS, resultsFile: 'JWT-RESULTS.md', summary, elapsed, table: table(summary), targets: () => targets(summary), report: () => report(info, rows, summary, elapsed) });
   removeTempDir();
 }
 
-main().catch(async (err) => {
-  if (wasInterrupted()) return;
-  process.stderr.write(`jwt-bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
-  await stopAll();
-  removeTempDir();
-  process.exitCode = 1;
-});
+runBench('jwt-bench', main);

@@ -3,7 +3,8 @@
 // CPU and memory from /proc, the measurement loop, and the tables of the report. Each script
 // keeps its rows, fixtures, servers, targets and report text.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
@@ -20,6 +21,22 @@ export const AUTHTS_CLI = join(ROOT, 'dist', 'cli', 'authts.js');
 export const WRK_BIN = process.env.WRK_BIN ?? 'wrk';
 /** Clock ticks per second of /proc's CPU times (getconf CLK_TCK; 100 if that says nothing). */
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+const requireFromRoot = createRequire(join(ROOT, 'package.json'));
+
+/** The installed version of npm package `name` (found beside its entry point: some packages do not export ./package.json). */
+export function packageVersion(name) {
+  let dir = dirname(requireFromRoot.resolve(name));
+  while (dir !== dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      if (pkg.name === name) return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  throw new Error(`no package.json for ${name}`);
+}
 
 /**
  * The integer in environment variable `name`, or `fallback` when it is unset or empty.
@@ -519,4 +536,32 @@ export function contamination(summary) {
   if (bad.length === 0) return '';
   const worst = Math.max(...bad.map((s) => s.otherCpu));
   return `**Warning: the machine was not quiet.** Processes other than the server and wrk used more than ${pct(OTHER_CPU_LIMIT)} of a core during ${bad.length} of ${summary.length} rows (up to ${pct(worst)}): those rows are slower than this machine can do. Run again on an idle machine.`;
+}
+
+/**
+ * The end of a run of bench `name`: prints the table, and unless BENCH_ONLY made it a partial
+ * run writes `resultsFile` (a name under bench/) from `report()` and prints `targets()`; then the
+ * contamination warning for `summary`.
+ */
+export function writeResults({ name, settings, resultsFile, summary, elapsed, table, targets, report }) {
+  if (settings.only) {
+    // A partial run may lack the rows a target compares: only the table is printed.
+    process.stdout.write(`\n${table}\n\n${name}: BENCH_ONLY set: a partial run, bench/${resultsFile} not written (${fmt(elapsed)} s)\n`);
+  } else {
+    writeFileSync(join(BENCH, resultsFile), report());
+    process.stdout.write(`\n${table}\n\n${targets()}\n\n${name}: wrote bench/${resultsFile} (${fmt(elapsed)} s)\n`);
+  }
+  const warning = contamination(summary);
+  if (warning) process.stdout.write(`\n${name}: ${warning.replaceAll('**', '')}\n`);
+}
+
+/** Runs a bench's `main`: on failure, stops every server it started, removes its temp directory and sets exit code 1. */
+export function runBench(name, main) {
+  main().catch(async (err) => {
+    if (wasInterrupted()) return; // the signal handler stops everything and exits
+    process.stderr.write(`${name}: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+    await stopAll();
+    removeTempDir();
+    process.exitCode = 1;
+  });
 }

@@ -25,9 +25,8 @@
 // directory), AUTHTS_HTTPD_BIN, AUTHTS_HTTPD_MODULES_DIR, AUTHTS_NGINX_BIN, HTPASSWD_BIN, WRK_BIN.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -35,16 +34,14 @@ import { renderChart } from './chart.mjs';
 import { HTTPD_BASE_MODULES, HTTPD_BIN, HTTPD_MODULES_DIR, HTTPD_MPM, mkdirPublic, startHttpd as startHttpdInstance, writePublic } from './httpd.mjs';
 import { AUDIENCE, ISSUER, makeJwtFixtures } from './jwt-fixtures.mjs';
 import {
-  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, intFromEnv, machineInfo, makeTempDir, measureRow, measureRows, median, onSignalsStop,
-  pct, rawTable, removeTempDir, settingsFromEnv, spawnTracked, stopAll, stopProcess, summarize, treeCpu, treePeakRssMiB, waitListening, wasInterrupted,
-  MAX_RETRIES_PER_MEASUREMENT, OTHER_CPU_RETRY,
+  AUTHTS_CLI, BENCH, contamination, fmt, freePort, get, intFromEnv, machineInfo, makeTempDir, MAX_RETRIES_PER_MEASUREMENT, measureRow,
+  measureRows, median, onSignalsStop, OTHER_CPU_RETRY, packageVersion, pct, rawTable, removeTempDir, ROOT, runBench, settingsFromEnv,
+  spawnTracked, stopAll, stopProcess, summarize, treeCpu, treePeakRssMiB, waitListening, WRK_BIN,
 } from './lib.mjs';
 import { chartGroups, minutes, plannedSeconds, resultsTable } from './peers-report.mjs';
 import { writeUserFile } from './userfile.mjs';
 import { BIND_DN, BIND_PASSWORD, PEOPLE_DN, startSlapd } from '../test/services/slapd.ts';
 import { createPgDatabase, SEED_USERS, USER_QUERY } from '../test/services/sql.ts';
-
-const require = createRequire(join(ROOT, 'package.json'));
 
 const NGINX_BIN = process.env.AUTHTS_NGINX_BIN ?? '/usr/sbin/nginx';
 const HTPASSWD_BIN = process.env.HTPASSWD_BIN ?? 'htpasswd';
@@ -81,20 +78,6 @@ onSignalsStop('bench', async () => {
 
 // ---------------------------------------------------------------------------------------------
 // Preflight: every peer must be here before anything is measured.
-
-function packageVersion(name) {
-  // Some packages do not export ./package.json: find it beside the resolved entry point.
-  let dir = dirname(require.resolve(name));
-  while (dir !== dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8'));
-      if (pkg.name === name) return pkg.version;
-    }
-    dir = dirname(dir);
-  }
-  throw new Error(`no package.json for ${name}`);
-}
 
 /** `command args` → its stdout + stderr, or undefined when it cannot be run. */
 function output(command, args) {
@@ -569,10 +552,4 @@ async function main() {
   removeTempDir();
 }
 
-main().catch(async (err) => {
-  if (wasInterrupted()) return; // the signal handler stops everything and exits
-  process.stderr.write(`bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
-  await stopAll();
-  removeTempDir();
-  process.exitCode = 1;
-});
+runBench('bench', main);

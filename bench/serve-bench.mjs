@@ -21,13 +21,13 @@
 // HTPASSWD_BIN / WRK_BIN override the peers' paths.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  AUTHTS_CLI, BENCH, ROOT, WRK_BIN, contamination, fmt, freePort, get, settingsFromEnv, machineInfo as baseMachineInfo, makeTempDir,
-  measureRow, measureRows, onSignalsStop, pct, rawTable, removeTempDir, spawnTracked, startedLine, treeCpu, treeRssMiB,
-  stopAll, summarize, table as resultsTable, waitListening, wasInterrupted, MAX_RETRIES_PER_MEASUREMENT, OTHER_CPU_RETRY,
+  AUTHTS_CLI, BENCH, contamination, fmt, freePort, get, machineInfo as baseMachineInfo, makeTempDir, MAX_RETRIES_PER_MEASUREMENT,
+  measureRow, measureRows, onSignalsStop, OTHER_CPU_RETRY, pct, rawTable, removeTempDir, ROOT, runBench, settingsFromEnv, spawnTracked,
+  startedLine, stopAll, summarize, table as resultsTable, treeCpu, treeRssMiB, waitListening, writeResults, WRK_BIN,
 } from './lib.mjs';
 import { HTTPD_BASE_MODULES, HTTPD_BIN, HTTPD_MODULES_DIR, HTTPD_MPM, mkdirPublic, startHttpd as startHttpdInstance, writePublic } from './httpd.mjs';
 
@@ -346,24 +346,11 @@ async function main() {
   await stopAll();
   const elapsed = (Date.now() - started) / 1000;
   const summary = summarize(rows, rows[0]);
-  if (SETTINGS.only) {
-    process.stdout.write(`\n${table(summary)}\n\nbench: BENCH_ONLY set: a partial run, bench/SERVE-RESULTS.md not written (${fmt(elapsed)} s)\n`);
-  } else {
-    writeFileSync(join(BENCH, 'SERVE-RESULTS.md'), report(info, rows, summary, httpd, elapsed));
-    process.stdout.write(`\n${table(summary)}\n\n${targets(summary)}\n\nbench: wrote bench/SERVE-RESULTS.md (${fmt(elapsed)} s)\n`);
-  }
-  const warning = contamination(summary);
-  if (warning) process.stdout.write(`\nbench: ${warning.replaceAll('**', '')}\n`);
+  writeResults({ name: 'bench', settings: SETTINGS, resultsFile: 'SERVE-RESULTS.md', summary, elapsed, table: table(summary), targets: () => targets(summary), report: () => report(info, rows, summary, httpd, elapsed) });
   // AH01617 (password mismatch) is verifyRow's deliberate wrong password.
   const httpdErrors = errorLog.split('\n').filter((l) => /:(error|crit|alert|emerg)\]/.test(l) && !l.includes('AH01617'));
   if (httpdErrors.length > 0) process.stdout.write(`bench: httpd error.log has ${httpdErrors.length} error lines, e.g.:\n${httpdErrors.slice(0, 5).join('\n')}\n`);
   removeTempDir();
 }
 
-main().catch(async (err) => {
-  if (wasInterrupted()) return; // the signal handler stops everything and exits
-  process.stderr.write(`bench: FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
-  await stopAll();
-  removeTempDir();
-  process.exitCode = 1;
-});
+runBench('bench', main);

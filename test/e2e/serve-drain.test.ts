@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import type { Module } from '../../src/module.js';
 import { startServer } from '../../src/server/serve.js';
+import { slowProviderModule } from '../helpers/memory-provider.js';
 
 describe('authts serve: close() with a stalled client', () => {
   let dir: string;
@@ -44,25 +44,7 @@ describe('authts serve: close() with a request whose client went away', () => {
     const dir = await mkdtemp(join(tmpdir(), 'authts-drain-'));
     try {
       await writeFile(join(dir, 'site.conf'), 'Listen 127.0.0.1:0\n<Location /slow>\n  AuthType Basic\n  AuthName "slow"\n  AuthBasicProvider slow\n  Require valid-user\n</Location>\n');
-      const events: string[] = [];
-      let entered: () => void = () => {};
-      const providerEntered = new Promise<void>((resolve) => (entered = resolve));
-      const slow: Module = {
-        name: 'slow_provider',
-        authnProviders: {
-          slow: {
-            async checkPassword() {
-              entered();
-              await new Promise((resolve) => setTimeout(resolve, 300));
-              events.push('provider answered');
-              return 'granted';
-            },
-          },
-        },
-        async release() {
-          events.push('configuration released');
-        },
-      };
+      const { module: slow, events, entered: providerEntered } = slowProviderModule(300);
       const server = await startServer({ configFile: join(dir, 'site.conf'), logger: silentLogger, modules: [slow], drainTimeoutMs: 5_000 });
       const socket = connect(server.addresses[0]!.port, '127.0.0.1');
       await once(socket, 'connect');
@@ -71,7 +53,7 @@ describe('authts serve: close() with a request whose client went away', () => {
       // The client gives up: its connection ends while the provider is still working.
       socket.destroy();
       await server.close();
-      expect(events).toEqual(['provider answered', 'configuration released']);
+      expect(events).toEqual(['provider answered', 'released']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

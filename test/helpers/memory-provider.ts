@@ -67,3 +67,31 @@ export function countingModule(users: Readonly<Record<string, string>>, name = '
   };
   return { module, state };
 }
+
+/**
+ * A module whose authn provider `slow` grants every password after `ms`, for tests of what
+ * waits for a request in flight. `events` gets `provider answered` when it answers and
+ * `released` when the configuration releases the module; `entered` resolves once a check began.
+ */
+export function slowProviderModule(ms: number): { module: Module; events: string[]; entered: Promise<void> } {
+  const events: string[] = [];
+  let enter: () => void = () => {};
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  const module: Module = {
+    name: 'slow_provider',
+    authnProviders: {
+      slow: {
+        async checkPassword() {
+          enter();
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          events.push('provider answered');
+          return 'granted';
+        },
+      },
+    },
+    async release() {
+      events.push('released');
+    },
+  };
+  return { module, events, entered };
+}

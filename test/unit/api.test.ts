@@ -10,6 +10,7 @@ import { createAuth, type Auth, type CheckRequest } from '../../src/api.js';
 import { ConfigErrors } from '../../src/errors.js';
 import type { Module } from '../../src/module.js';
 import { REPO, basic, captureLogger, removeTempDirs, tempDir } from '../e2e/helpers.js';
+import { slowProviderModule } from '../helpers/memory-provider.js';
 
 const USERS = join(REPO, 'conf-examples', 'basic-file', 'users');
 const ALICE = basic('alice:alice-secret');
@@ -238,25 +239,7 @@ describe('Auth.check', () => {
   });
 
   it('close() waits for a check under way before it releases the modules', async () => {
-    const events: string[] = [];
-    let entered: () => void = () => {};
-    const providerEntered = new Promise<void>((resolve) => (entered = resolve));
-    const slow: Module = {
-      name: 'slow_provider',
-      authnProviders: {
-        slow: {
-          async checkPassword() {
-            entered();
-            await new Promise((resolve) => setTimeout(resolve, 100));
-            events.push('provider answered');
-            return 'granted';
-          },
-        },
-      },
-      async release() {
-        events.push('released');
-      },
-    };
+    const { module: slow, events, entered: providerEntered } = slowProviderModule(100);
     const auth = await createAuth({
       config: { text: '<Location /x>\nAuthType Basic\nAuthName x\nAuthBasicProvider slow\nRequire valid-user\n</Location>\n' },
       modules: [slow],
