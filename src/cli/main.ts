@@ -182,6 +182,17 @@ async function check({ file, defines, moduleFiles }: ServeTarget, io: CliIo): Pr
   }
 }
 
+/** Prints why `authts serve` did not start (every configuration error with file:line); exit code 1. */
+export function notStarted(err: unknown, io: CliIo): 1 {
+  if (err instanceof ConfigErrors) {
+    for (const e of err.errors) io.stderr.write(`${e.toString()}\n`);
+    io.stderr.write('authts serve: configuration errors, not started\n');
+  } else {
+    io.stderr.write(`authts serve: ${(err as Error).message}\n`);
+  }
+  return 1;
+}
+
 /**
  * Runs `authts serve` in this process until SIGTERM/SIGINT has drained it; returns the exit
  * code. `bindings` go on every log line (a worker's number).
@@ -194,13 +205,7 @@ export async function serve({ file, defines, moduleFiles }: ServeTarget, io: Cli
     const modules = await loadModuleFiles(moduleFiles);
     server = await startServer({ configFile: file, defines, logger, modules });
   } catch (err) {
-    if (err instanceof ConfigErrors) {
-      for (const e of err.errors) io.stderr.write(`${e.toString()}\n`);
-      io.stderr.write('authts serve: configuration errors, not started\n');
-      return 1;
-    }
-    io.stderr.write(`authts serve: ${(err as Error).message}\n`);
-    return 1;
+    return notStarted(err, io);
   }
   io.onListening?.(server);
   const onSignal = io.onSignal ?? processSignal;

@@ -20,7 +20,6 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { core, type ListenAddress } from '../core-module.js';
-import { ConfigErrors } from '../errors.js';
 import type { Logger } from '../log.js';
 import { authnSocache } from '../authn/socache.js';
 import { authTsRegulation } from '../authn/regulation.js';
@@ -28,7 +27,7 @@ import { builtinModules } from '../modules.js';
 import { RUN_SECRET_ENV } from '../run-secret.js';
 import type { Config } from '../config/config.js';
 import { authTsSession, type SessionSettings } from '../session/module.js';
-import { serve, type CliIo, type ServeTarget } from './main.js';
+import { notStarted, serve, type CliIo, type ServeTarget } from './main.js';
 import { loadModuleFiles } from './module-files.js';
 
 /** What a worker tells the primary (over the cluster IPC channel). */
@@ -191,12 +190,6 @@ async function checkBeforeStart(options: ClusterOptions): Promise<number | 'sing
     }
     return undefined;
   } catch (err) {
-    if (err instanceof ConfigErrors) {
-      for (const e of err.errors) io.stderr.write(`${e.toString()}\n`);
-      io.stderr.write('authts serve: configuration errors, not started\n');
-      return 1;
-    }
-    io.stderr.write(`authts serve: ${(err as Error).message}\n`);
-    return 1;
+    return notStarted(err, io);
   }
 }
