@@ -48,3 +48,22 @@ export async function makeJwtFixtures(dir, fileBody) {
   return fixtures;
 }
 
+
+/**
+ * The `<Location "/p">` every authts Bearer row protects its file with: the public key in
+ * `keyFile`, one algorithm, this run's issuer and audience, the verified-token cache on or off.
+ */
+export function bearerLocation(keyFile, alg, cache) {
+  return [
+    '<Location "/p">',
+    '    AuthType Bearer',
+    '    AuthName "bench"',
+    `    AuthTsJwtKeys "${keyFile}"`,
+    `    AuthTsJwtAlgorithms ${alg}`,
+    `    AuthTsJwtIssuer ${ISSUER}`,
+    `    AuthTsJwtAudience ${AUDIENCE}`,
+    `    AuthTsJwtCache ${cache ? 'On' : 'Off'}`,
+    '    Require valid-user',
+    '</Location>',
+  ];
+}

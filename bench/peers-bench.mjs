@@ -32,7 +32,7 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { renderChart } from './chart.mjs';
 import { HTTPD_BASE_MODULES, HTTPD_BIN, HTTPD_MODULES_DIR, HTTPD_MPM, mkdirPublic, startHttpd as startHttpdInstance, writePublic } from './httpd.mjs';
-import { AUDIENCE, ISSUER, makeJwtFixtures } from './jwt-fixtures.mjs';
+import { AUDIENCE, bearerLocation, ISSUER, makeJwtFixtures } from './jwt-fixtures.mjs';
 import {
   AUTHTS_CLI, BENCH, contamination, fmt, freePort, get, intFromEnv, machineInfo, makeTempDir, MAX_RETRIES_PER_MEASUREMENT, measureRow,
   measureRows, median, onSignalsStop, OTHER_CPU_RETRY, packageVersion, pct, rawTable, removeTempDir, ROOT, runBench, settingsFromEnv,
@@ -302,18 +302,7 @@ function sqlRows(dir, fx, db) {
 function jwtRows(dir, fx) {
   const rows = [];
   for (const alg of ['ES256', 'RS256']) {
-    const bearer = (cache) => [
-      '<Location "/p">',
-      '    AuthType Bearer',
-      '    AuthName "bench"',
-      `    AuthTsJwtKeys "${fx.jwt.keys[alg]}"`,
-      `    AuthTsJwtAlgorithms ${alg}`,
-      `    AuthTsJwtIssuer ${ISSUER}`,
-      `    AuthTsJwtAudience ${AUDIENCE}`,
-      `    AuthTsJwtCache ${cache ? 'On' : 'Off'}`,
-      '    Require valid-user',
-      '</Location>',
-    ];
+    const bearer = (cache) => bearerLocation(fx.jwt.keys[alg], alg, cache);
     const peerArgs = [alg, fx.jwt.keys[alg], ISSUER, AUDIENCE];
     rows.push(
       { server: '`authts serve`', variant: `${alg}, \`AuthTsJwtCache Off\``, key: `${alg}-authts`, start: () => startAuthts(dir, fx, `${alg}-nocache`, bearer(false)) },
