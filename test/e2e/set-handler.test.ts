@@ -19,6 +19,12 @@ const echo: Module = {
         ctx.res.end(`${ctx.req.method} ${ctx.path}?${ctx.query} as ${ctx.verdict.user ?? '-'}\n`);
       },
     },
+    {
+      name: 'broken-handler',
+      async handle() {
+        throw new Error('the handler failed before answering');
+      },
+    },
   ],
 };
 
@@ -41,6 +47,9 @@ describe('SetHandler: content handlers answer instead of the file', () => {
         '</Location>',
         '<Location /echo/plain>',
         '  SetHandler None',
+        '</Location>',
+        '<Location /broken>',
+        '  SetHandler broken-handler',
         '</Location>',
         '<Location /files>',
         '  SetHandler Echo-Handler',
@@ -79,6 +88,13 @@ describe('SetHandler: content handlers answer instead of the file', () => {
     const allowed = await fetch(`${base}/files/a.txt`, { headers: { Authorization: basic('alice:pw') } });
     expect(allowed.status).toBe(200);
     expect(await allowed.text()).toBe('GET /files/a.txt? as alice\n');
+  });
+
+  it('a handler that throws before answering gives 500, and the server goes on serving', async () => {
+    const res = await fetch(`${base}/broken/x`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toContain('Internal Server Error');
+    expect((await fetch(`${base}/echo/after`)).status).toBe(200);
   });
 
   it('an unknown handler name stops the start, naming file and line', async () => {
