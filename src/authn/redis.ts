@@ -26,7 +26,8 @@ export interface BoundedRedis {
   readonly client: RedisLike;
   /**
    * Runs `op` when connected, within the time bound; rejects with `AuthTsError(code)` otherwise.
-   * Before the client has first connected it waits up to the bound for that connection.
+   * While the client's first connection attempt is under way it waits for it, at most the
+   * connect timeout (the bound, and at least 1 s); a failed first attempt fails at once.
    */
   bounded<T>(what: string, op: () => Promise<T>): Promise<T>;
   /** Deletes every key starting with `prefix` (best effort: nothing when not connected). */
@@ -60,33 +61,37 @@ export interface BoundedRedisOptions {
 export async function openBoundedRedis(options: BoundedRedisOptions): Promise<BoundedRedis> {
   const { url, timeoutMs, code, what } = options;
   const { createClient } = await import('redis');
+  // The first connection may take longer than one operation's bound on a loaded machine.
+  const connectTimeoutMs = Math.max(timeoutMs, 1_000);
   const client = createClient({
     url,
     disableOfflineQueue: true,
     socket: {
-      connectTimeout: Math.max(timeoutMs, 1_000),
+      connectTimeout: connectTimeoutMs,
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000),
     },
   }) as unknown as RedisLike;
   let closed = false;
   // Without a listener an 'error' event would crash the process; outages are reported per use.
   client.on('error', () => {});
-  // Until the first connection is made, an operation waits for it (bounded): the first requests
-  // after a start must not all miss the store. Once it has been connected, an outage fails at
-  // once; node-redis reconnects in the background.
-  let everConnected = false;
-  const firstConnect = client.connect().then(
-    () => {
-      everConnected = true;
-    },
-    () => {},
-  );
+  // Until the first connection attempt has succeeded or failed, an operation waits for it (at
+  // most the connect timeout): the first requests after a start must not all miss the store.
+  // After that an outage fails at once; node-redis reconnects in the background.
+  let firstAttemptDone = false;
+  const firstAttempt = new Promise<void>((resolve) => {
+    const done = (): void => {
+      firstAttemptDone = true;
+      resolve();
+    };
+    client.on('error', done);
+    client.connect().then(done, done);
+  });
 
   async function whenReady(op: string): Promise<void> {
     if (client.isReady) return;
-    if (!everConnected) {
+    if (!firstAttemptDone) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([firstConnect, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      await Promise.race([firstAttempt, new Promise((resolve) => (timer = setTimeout(resolve, connectTimeoutMs)))]);
       clearTimeout(timer);
       if (client.isReady && !closed) return;
     }
