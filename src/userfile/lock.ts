@@ -8,7 +8,7 @@
  * stale period; a one-shot CLI knows better — its PID, and whether that PID still runs.
  */
 import { randomBytes } from 'node:crypto';
-import { link, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -47,9 +47,9 @@ const inProcess = new Map<string, Promise<void>>();
  * - The lock file is written under a unique name and hard-linked to `<target>.lock`, so it
  *   never exists without its owner's identity (pid, host, process start time, random token).
  * - A lock whose owner is on this host (same host name and PID namespace) and no longer runs
- *   (or whose PID now belongs to a process started at another time) is stale: it is renamed
- *   aside, checked to still be the stale one, and removed. Locks of other hosts or containers
- *   are never broken automatically.
+ *   (or whose PID now belongs to a process started at another time) is stale: under the break
+ *   guard `<target>.lock-breaking`, it is read again and removed only if it is still that lock
+ *   (see breakStale). Locks of other hosts or containers are never broken automatically.
  * - Otherwise the caller polls with growing pauses until `timeoutMs`, then throws `AuthTsError`
  *   `USER_FILE_LOCKED` naming the owner. A lock that cannot be created at all (a directory this
  *   process may not write) throws `USER_FILE_WRITE`.
@@ -118,10 +118,8 @@ async function acquire(lockPath: string, timeoutMs: number): Promise<LockOwner> 
       }
       const seen = await readOwnerText(lockPath);
       if (seen === undefined) continue; // released meanwhile
-      if (await isStale(lockPath, seen)) {
-        await breakStale(lockPath, seen, owner);
-        continue;
-      }
+      // Broken (or gone meanwhile): try to take it at once; otherwise wait like for a live owner.
+      if ((await isStale(lockPath, seen)) && (await breakStale(lockPath, seen, owner))) continue;
       if (Date.now() >= deadline) {
         const holder = parseOwner(seen);
         throw new AuthTsError(
@@ -165,22 +163,61 @@ async function isStale(lockPath: string, text: string): Promise<boolean> {
 }
 
 /**
- * Moves the stale lock aside and deletes it — unless what was moved is not the lock judged
- * stale (another process broke that one and a live writer took the lock since): then it is put
- * back. Two processes breaking the same stale lock therefore never delete a live one, except in
- * the microseconds in which a third writer takes the lock between the move and the put-back.
+ * Removes the stale lock `seen` — only that lock. Judging a lock stale and removing it are two
+ * steps, and between them its dead owner's lock may have been released normally (the owner
+ * exits right after) and a live writer's lock taken in its place: removing "whatever is at
+ * lockPath" then would take a live lock away. So a breaker first takes the break guard
+ * `<lock>-breaking` (created exclusively), then re-reads the lock: while it holds the guard no
+ * other breaker removes anything, and a lock of a dead owner can be removed by nobody else (its
+ * owner is gone, and no writer can create a lock where one exists). If the lock still reads
+ * `seen` — tokens are random, so that is the same lock — removing it removes exactly that one.
+ * True when the lock is gone or was replaced (worth trying to take at once); false when another
+ * breaker holds the guard (the caller waits as it would for a live owner).
  */
-async function breakStale(lockPath: string, seen: string, me: LockOwner): Promise<void> {
-  const aside = join(dirname(lockPath), `.${basename(lockPath)}-stale.${me.pid}.${randomBytes(6).toString('hex')}`);
+async function breakStale(lockPath: string, seen: string, me: LockOwner): Promise<boolean> {
+  const guard = `${lockPath}-breaking`;
+  if (!(await takeBreakGuard(guard, me))) return false;
   try {
-    await rename(lockPath, aside);
-  } catch (err) {
-    if (code(err) === 'ENOENT') return;
-    throw new AuthTsError('USER_FILE_LOCKED', `cannot remove the stale lock ${lockPath}: ${describe(err)}`, { cause: err });
+    if ((await readOwnerText(lockPath)) !== seen) return true;
+    await unlink(lockPath).catch((err: unknown) => {
+      if (code(err) !== 'ENOENT') {
+        throw new AuthTsError('USER_FILE_LOCKED', `cannot remove the stale lock ${lockPath}: ${describe(err)}`, { cause: err });
+      }
+    });
+    return true;
+  } finally {
+    await unlink(guard).catch(() => undefined);
   }
-  const moved = await readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== undefined && moved !== seen) await link(aside, lockPath).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
+}
+
+/**
+ * Breaks the lock at `lockPath` if it still reads `seen` (see breakStale); for tests that play
+ * a breaker whose reading went stale.
+ *
+ * @internal
+ */
+export async function breakStaleLock(lockPath: string, seen: string): Promise<void> {
+  const me: LockOwner = { pid: process.pid, host: localHost(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
+  await breakStale(lockPath, seen, me);
+}
+
+/**
+ * Creates the break guard; false when another breaker holds it. A guard is held for a few file
+ * operations: one whose owner no longer runs (a breaker killed mid-break), or that cannot be
+ * read after {@link UNPARSEABLE_GRACE_MS}, is removed so that the next attempt can take it.
+ */
+async function takeBreakGuard(guard: string, me: LockOwner): Promise<boolean> {
+  try {
+    await writeFile(guard, formatOwner(me), { flag: 'wx', mode: 0o644 });
+    return true;
+  } catch (err) {
+    if (code(err) !== 'EEXIST') {
+      throw new AuthTsError('USER_FILE_WRITE', `cannot create ${guard}: ${describe(err)}`, { cause: err });
+    }
+  }
+  const text = await readFile(guard, 'utf8').catch(() => undefined);
+  if (text !== undefined && (await isStale(guard, text))) await unlink(guard).catch(() => undefined);
+  return false;
 }
 
 /**
@@ -196,7 +233,7 @@ async function breakStale(lockPath: string, seen: string, me: LockOwner): Promis
 export async function removeLeftovers(target: string): Promise<void> {
   const dir = dirname(target);
   const name = basename(target);
-  const prefixes = [`.${name}.tmp.`, `.${name}.lock.`, `.${name}.lock-stale.`];
+  const prefixes = [`.${name}.tmp.`, `.${name}.lock.`];
   let entries: string[];
   try {
     entries = await readdir(dir);

@@ -25,6 +25,7 @@ import {
   withFileLock,
   type HashFormat,
 } from '../../src/userfile/index.js';
+import { breakStaleLock } from '../../src/userfile/lock.js';
 import { apacheVerifies } from './compare.js';
 import { isRoot, makeTools, removeTools, type Tools } from './helpers.js';
 
@@ -257,14 +258,17 @@ describe('what an update preserves', () => {
 describe('the lock', () => {
   const here = `${hostname()} ${readlinkSync('/proc/self/ns/pid')}`;
   const lockText = (pid: number, host = here) => `pid=${pid}\nhost=${host}\nstart=\ntoken=abcdef0123456789\n`;
+  /** The PID of a process that has exited. */
+  const deadPid = () =>
+    new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      child.on('close', () => resolve(child.pid ?? 0));
+    });
 
   it('breaks a lock whose process is gone', async () => {
     const file = fresh();
     await writeFile(file, 'a:x\n');
-    const dead = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, ['-e', '']);
-      child.on('close', () => resolve(child.pid ?? 0));
-    });
+    const dead = await deadPid();
     await writeFile(`${file}.lock`, lockText(dead));
     expect(await setPassword(file, 'b', 'pw', { format: 'sha1' })).toBe('added');
     expect((await readdir(dir)).filter((n) => n.startsWith(`${file.split('/').pop()}.lock`))).toEqual([]);
@@ -286,6 +290,36 @@ describe('the lock', () => {
     expect(await code(setPassword(file, 'b', 'pw', { format: 'sha1', timeoutMs: 50 }))).toBe('USER_FILE_LOCKED');
     await rm(`${file}.lock`);
     expect(await readFile(file, 'utf8')).toBe('a:x\n');
+  });
+
+  it('a breaker whose stale reading is out of date never removes the live lock that replaced it', async () => {
+    // The race of 50 concurrent writers: the breaker read the lock of an owner that has since
+    // released it and exited; a live writer took the lock in between.
+    const lock = `${fresh()}.lock`;
+    const dead = await deadPid();
+    await writeFile(lock, lockText(process.pid));
+    await breakStaleLock(lock, lockText(dead));
+    expect(await readFile(lock, 'utf8')).toBe(lockText(process.pid));
+    expect(await readdir(dir)).not.toContain(`${lock.split('/').pop()}-breaking`);
+    // Still the dead owner's lock: removed.
+    await writeFile(lock, lockText(dead));
+    await breakStaleLock(lock, lockText(dead));
+    await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('one breaker at a time: the guard of a live breaker stops another; that of a dead one is cleared', async () => {
+    const file = fresh();
+    await writeFile(file, 'a:x\n');
+    const dead = await deadPid();
+    await writeFile(`${file}.lock`, lockText(dead));
+    await writeFile(`${file}.lock-breaking`, lockText(process.pid));
+    await breakStaleLock(`${file}.lock`, lockText(dead));
+    expect(await readFile(`${file}.lock`, 'utf8')).toBe(lockText(dead));
+    expect(await code(setPassword(file, 'b', 'pw', { format: 'sha1', timeoutMs: 50 }))).toBe('USER_FILE_LOCKED');
+    // The guard of a breaker killed mid-break does not block writers for good.
+    await writeFile(`${file}.lock-breaking`, lockText(dead));
+    expect(await setPassword(file, 'b', 'pw', { format: 'sha1' })).toBe('added');
+    expect((await readdir(dir)).filter((n) => n.startsWith(`${file.split('/').pop()}.lock`))).toEqual([]);
   });
 
   it('withFileLock serializes callers in one process and releases on error', async () => {
