@@ -33,6 +33,11 @@ export interface ConfigParts {
 
 /** Upper bound on memoized section combinations; past it the memo starts over. */
 const MAX_MEMOIZED = 10_000;
+/**
+ * Upper bound on memoized request targets; past it that memo starts over (random URLs can
+ * only make it start over more often, never grow it).
+ */
+const MAX_MEMOIZED_TARGETS = 4_096;
 
 /**
  * A loaded, checked and frozen configuration. `resolve` returns the merged per-module settings
@@ -57,6 +62,8 @@ export class Config {
   readonly #index: SectionIndex;
   readonly #defaults = new Map<Module<any, any>, unknown>();
   readonly #memo = new Map<string, DirConfig>();
+  /** Target (path, filename, isDirectory) → its DirConfig: the matching itself, skipped. */
+  readonly #targets = new Map<string, DirConfig>();
   readonly #baseConfig: DirConfig;
 
   constructor(parts: ConfigParts) {
@@ -85,6 +92,19 @@ export class Config {
 
   /** The merged settings for a request target, memoized by the set of matching sections. */
   resolve(target: MatchTarget): DirConfig {
+    // The sections a target matches depend on nothing but the target; the length prefix keeps
+    // two different targets from ever sharing a key.
+    const filename = target.filename;
+    const targetKey = `${target.isDirectory === true ? 'd' : 'f'}${filename === undefined ? '-' : `${filename.length}:${filename}`}${target.path}`;
+    const known = this.#targets.get(targetKey);
+    if (known !== undefined) return known;
+    const dir = this.#resolveUncached(target);
+    if (this.#targets.size >= MAX_MEMOIZED_TARGETS) this.#targets.clear();
+    this.#targets.set(targetKey, dir);
+    return dir;
+  }
+
+  #resolveUncached(target: MatchTarget): DirConfig {
     const matched = matchSections(this.#index, target);
     if (matched.length === 0) return this.#baseConfig;
     const key = matched.map((s) => s.id).join(',');

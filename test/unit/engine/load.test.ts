@@ -109,6 +109,35 @@ describe('loading a configuration', () => {
     expect(errors[0]?.code).toBe('CONFIG_BAD_REGEX');
   });
 
+  it('resolve remembers each target, and never mixes up two targets', async () => {
+    const config = await loadConfig({
+      text: [
+        '<Directory "/srv/www/p">',
+        'Require all denied',
+        '</Directory>',
+        '<Files "x">',
+        'Require ip 127.0.0.1',
+        '</Files>',
+        '<Location "/loc">',
+        'Require all granted',
+        '</Location>',
+      ].join('\n'),
+      modules: builtinModules(),
+    });
+    const { authzCore } = await import('../../../src/authz/core.js');
+    const linesOf = (target: { path: string; filename?: string; isDirectory?: boolean }) =>
+      config.resolve(target).sections.map((s) => s.pattern);
+    const file = { path: '/loc/x', filename: '/srv/www/p/x', isDirectory: false };
+    expect(config.resolve(file)).toBe(config.resolve({ ...file }));
+    expect(linesOf(file)).toEqual(['/srv/www/p', 'x', '/loc']);
+    // filename + path read the same as the first target's ("/srv/www/p/x" + "/loc/x"): another target.
+    expect(linesOf({ path: '/x', filename: '/srv/www/p/x/loc', isDirectory: false })).toEqual(['/srv/www/p']);
+    expect(linesOf({ path: '/loc/x' })).toEqual(['/loc']);
+    expect(linesOf({ path: '/loc/x', filename: '/srv/www/p/x', isDirectory: true })).toEqual(['/srv/www/p', 'x', '/loc']);
+    expect(linesOf({ path: '/other', filename: '/srv/www/q/x', isDirectory: false })).toEqual(['x']);
+    expect(config.resolve({ path: '/nothing' }).get(authzCore).tree).toBeUndefined();
+  });
+
   it('freezes the loaded settings', async () => {
     const config = await loadConfig({ text: '<Location />\nRequire all granted\n</Location>', modules: builtinModules() });
     const dir = config.resolve({ path: '/x' });
