@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthTsError } from '../../../src/errors.js';
@@ -152,6 +152,35 @@ describe('createTextFileIndex', () => {
     expect(await index.get()).toBe('1:a');
     expect(parses()).toBe(1);
     await writeFile(path, 'b');
+    expect(await index.get()).toBe('2:b');
+  });
+
+  it('sees a file renamed away and another put in its place at once (same size and mtime)', async () => {
+    const path = join(dir, 'users');
+    const when = new Date('2020-01-01T00:00:00Z');
+    await writeFile(path, 'a');
+    await utimes(path, when, when);
+    const { index } = countingIndex(path);
+    expect(await index.get()).toBe('1:a');
+    // The old file keeps a link (users.old) and its size and mtime: only the path tells.
+    await rename(path, `${path}.old`);
+    await writeFile(path, 'b');
+    await utimes(path, when, when);
+    expect(await index.get()).toBe('2:b');
+  });
+
+  it('sees a symbolic link re-pointed to another file at once (same size and mtime)', async () => {
+    const path = join(dir, 'users');
+    const when = new Date('2020-01-01T00:00:00Z');
+    for (const [name, text] of [['v1', 'a'], ['v2', 'b']] as const) {
+      await writeFile(join(dir, name), text);
+      await utimes(join(dir, name), when, when);
+    }
+    await symlink('v1', path);
+    const { index } = countingIndex(path);
+    expect(await index.get()).toBe('1:a');
+    await symlink('v2', `${path}.next`);
+    await rename(`${path}.next`, path);
     expect(await index.get()).toBe('2:b');
   });
 
