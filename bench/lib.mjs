@@ -420,6 +420,9 @@ export async function measureRows(rows, settings, { started, verify, measure, la
         // measurement does not start behind the warm-up's backlog.
         await sleep(Math.min(5000, warm.latency_us.p99 / 1000));
         const r = await measure(row);
+        // The same after the measurement: the backlog of a slow row (a second of bcrypt) must not
+        // land in the next row's measurement as "other CPU".
+        await sleep(Math.min(5000, r.p99ms));
         const retry = r.otherCpu > OTHER_CPU_RETRY && attempt <= MAX_RETRIES_PER_MEASUREMENT && redoFits();
         process.stdout.write(
           `[${String(n).padStart(2)}/${total}] rep ${rep} ${row.label.padEnd(labelWidth)} ${fmt(r.rps).padStart(7)} req/s  p99 ${fmt(r.p99ms, 2).padStart(6)} ms  server ${pct(r.serverCpu).padStart(5)}  wrk ${pct(r.wrkCpu).padStart(5)}  other ${pct(r.otherCpu).padStart(5)}${retry ? '  (busy machine: measured again)' : ''}\n`,
