@@ -73,7 +73,7 @@ async function makeSite(dir) {
   return { www, users, secret };
 }
 
-/** `authts serve` unprotected (`/file.txt`) and with Basic on `/p`, cache on or off. */
+/** `authts serve` unprotected (no section at all) or with Basic on `/p`, cache on or off. */
 async function startAuthts(dir, site, { protection, workers }) {
   const port = await freePort();
   const id = `authts-${protection}-w${workers}`;
@@ -191,7 +191,7 @@ How to read it: [docs/caching.md](../docs/caching.md#performance).
 
 ## Method
 
-Every row serves the same ${FILE_BODY.length}-byte file on 127.0.0.1. Protected rows send \`Authorization: Basic\` for one user whose
+Every row asks for the same URL, \`/p/file.txt\` (a ${FILE_BODY.length}-byte file), on 127.0.0.1; the unprotected rows have no section over it. Protected rows send \`Authorization: Basic\` for one user whose
 record is bcrypt cost 10, made by Apache's \`htpasswd -B -C 10\`; the same file serves authts and httpd. authts with the cache:
 \`AuthnCacheSOCache memory\`, \`AuthBasicProvider socache file\`, \`AuthnCacheProvideFor file\`; httpd with mod_authn_socache:
 \`AuthnCacheSOCache shmcb\` and the same three lines (httpd caches the *hash* and runs bcrypt on every request; authts caches the
@@ -244,7 +244,8 @@ async function main() {
     rows.push({
       ...spec,
       server,
-      path: spec.auth ? '/p/file.txt' : '/file.txt',
+      // Every row asks for the same URL: the unprotected servers have no section over /p.
+      path: '/p/file.txt',
       auth: spec.auth ? basicAuth(PASSWORD) : undefined,
       label: `${spec.serverLabel.replaceAll('`', '')}: ${spec.protectionLabel}`,
       results: [],
