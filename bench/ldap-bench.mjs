@@ -3,7 +3,9 @@
 //   authts, pooled connections (the default)      vs
 //   authts, a new connection per request          (LDAPConnectionPoolTTL 0: never keep one)  vs
 //   Apache httpd mod_authnz_ldap, mod_ldap's caches off (LDAPCacheEntries 0, LDAPOpCacheEntries 0)
-// over StartTLS and over plain ldap://. Every request is a search as the service account plus a
+// over StartTLS and over plain ldap://. authts runs one process (--workers 1) for the pool/no-pool
+// comparison, and also as `authts serve` starts by default (--workers N, one per core) against
+// httpd, which runs its own processes and threads. Every request is a search as the service account plus a
 // bind as the user (no cache anywhere), and must answer 200. The main rows ask for a file
 // (/p/ok.txt); the "directory" rows ask for /p/, whose DirectoryIndex is an internal subrequest
 // under the same configuration: both servers keep the main request's user (one LDAP check).
@@ -27,6 +29,8 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
+/** What `authts serve` starts by default: one worker per core. */
+const WORKERS = availableParallelism();
 const AUTH = `Basic ${Buffer.from('alice:alice-pw').toString('base64')}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,18 +114,19 @@ function wrk(peer, url, slapdPid) {
   return { rps, cpu };
 }
 
-async function startAuthts(dir, config, caFile) {
+async function startAuthts(dir, config, caFile, workers = 1) {
   const port = await freePort();
   const file = join(dir, `authts-${port}.conf`);
   await writeFile(file, `Listen 127.0.0.1:${port}\nDocumentRoot "${join(dir, 'htdocs')}"\n${config}`);
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'authts.js'), 'serve', '-f', file, '--workers', '1', '-D', `CA=${caFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'authts.js'), 'serve', '-f', file, '--workers', String(workers), '-D', `CA=${caFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   for (let i = 0; i < 100; i++) {
     await sleep(50);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/p/`, { headers: { authorization: AUTH } });
-      if (res.status === 200) return { url: `http://127.0.0.1:${port}/p/`, pid: child.pid, children: false, stop: () => stopChild(child) };
+      // With workers, the CPU is the primary's and its workers' together.
+      if (res.status === 200) return { url: `http://127.0.0.1:${port}/p/`, pid: child.pid, children: workers > 1, stop: () => stopChild(child) };
     } catch {
       // not yet listening
     }
@@ -156,6 +161,10 @@ try {
       { name: 'authts, pooled connections', start: () => startAuthts(dir, authConfig(slapd, security), slapd.caFile) },
       { name: 'authts, new connection per request (LDAPConnectionPoolTTL 0)', start: () => startAuthts(dir, authConfig(slapd, security, 0), slapd.caFile) },
       {
+        name: `authts --workers ${WORKERS} (the default here), pooled connections`,
+        start: () => startAuthts(dir, authConfig(slapd, security), slapd.caFile, WORKERS),
+      },
+      {
         name: 'httpd 2.4 mod_authnz_ldap, caches off',
         start: async () => {
           const httpd = await startHttpd({
@@ -173,9 +182,9 @@ try {
     const running = [];
     try {
       for (const peer of peers) started.push({ peer, ...(await peer.start()) });
-      // Rows: every peer on a file; the pooled authts and httpd on the directory too.
+      // Rows: every peer on a file; the pooled authts (both) and httpd on the directory too.
       for (const r of started) running.push({ ...r, what: 'file', target: `${r.url}ok.txt`, samples: [] });
-      for (const r of [started[0], started[2]]) running.push({ ...r, what: 'directory', target: r.url, samples: [] });
+      for (const r of [started[0], started[2], started[3]]) running.push({ ...r, what: 'directory', target: r.url, samples: [] });
       for (const r of running) wrk(r, r.target, slapd.pid); // warm-up (also fails the run on any non-200)
       for (let i = 0; i < REPS; i++) for (const r of running) r.samples.push(wrk(r, r.target, slapd.pid));
     } finally {
@@ -205,7 +214,7 @@ const lines = [
   'Every request: a search as the service account and a bind as alice; no cache anywhere (mod_ldap: `LDAPCacheEntries 0`, `LDAPOpCacheEntries 0`). Every answer was 200.',
   '`/p/ok.txt` is a file, `/p/` the directory, served through its DirectoryIndex subrequest: one LDAP check per request in both servers (a subrequest under the same configuration keeps the main request\'s user).',
   `Machine load (1-minute load average) at the start: ${loadBefore.toFixed(1)}, at the end: ${loadavg()[0].toFixed(1)}.`,
-  'CPU columns (of the median sample), 100 % = one core of 2: the server (authts: its process; httpd: parent and children), slapd, wrk, and "other": the machine\'s busy time minus those three and this script — other sessions\' processes; near 0 on a quiet machine. µs/req: server CPU time per request.',
+  'CPU columns (of the median sample), 100 % = one core of 2: the server (authts: its process, or its primary and workers; httpd: parent and children), slapd, wrk, and "other": the machine\'s busy time minus those three and this script — other sessions\' processes; near 0 on a quiet machine. µs/req: server CPU time per request.',
   '',
   '| directory connection, URL | peer | req/s | samples | server CPU | µs/req | slapd CPU | wrk CPU | other CPU |',
   '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
@@ -217,11 +226,14 @@ const lines = [
 ];
 for (const security of ['STARTTLS', 'NONE']) {
   const get = (what, i) => rows.filter((r) => r.security === security && r.what === what)[i];
-  const [pooled, fresh, httpd] = [get('file', 0), get('file', 1), get('file', 2)];
-  const [dirPooled, dirHttpd] = [get('directory', 0), get('directory', 1)];
-  if (pooled && fresh && httpd && dirPooled && dirHttpd) {
+  const [pooled, fresh, pooledWorkers, httpd] = [get('file', 0), get('file', 1), get('file', 2), get('file', 3)];
+  const [dirPooled, dirPooledWorkers, dirHttpd] = [get('directory', 0), get('directory', 1), get('directory', 2)];
+  if (pooled && fresh && pooledWorkers && httpd && dirPooled && dirPooledWorkers && dirHttpd) {
+    const x = (a, b) => `${(a.rps / b.rps).toFixed(2)}×`;
     lines.push(
-      `${security === 'STARTTLS' ? 'StartTLS' : 'Plain'}: pooled / new connection = ${(pooled.rps / fresh.rps).toFixed(1)}×; pooled / httpd = ${(pooled.rps / httpd.rps).toFixed(2)}× (file), ${(dirPooled.rps / dirHttpd.rps).toFixed(2)}× (directory).`,
+      `${security === 'STARTTLS' ? 'StartTLS' : 'Plain'}: pooled / new connection (one process each) = ${(pooled.rps / fresh.rps).toFixed(1)}×; ` +
+        `vs httpd: one process ${x(pooled, httpd)} (file), ${x(dirPooled, dirHttpd)} (directory); ` +
+        `--workers ${WORKERS} ${x(pooledWorkers, httpd)} (file), ${x(dirPooledWorkers, dirHttpd)} (directory).`,
       '',
     );
   }
