@@ -37,6 +37,26 @@ export type WorkerMessage = { readonly type: 'listening'; readonly addresses: re
 export const MAX_RESTART_DELAY_MS = 5_000;
 /** A worker that lived at least this long died for a new reason: restart at once. */
 const STABLE_AFTER_MS = 10_000;
+/** The first wait after a worker that died young. */
+const FIRST_RESTART_DELAY_MS = 100;
+
+/**
+ * How long to wait before replacing a worker that died after `livedMs`, when the previous
+ * replacement waited `previousDelayMs`: at once after a worker that had been serving for 10 s,
+ * else 100 ms, doubling with every further early death, at most {@link MAX_RESTART_DELAY_MS} — a
+ * worker that dies at every start must not spin the primary.
+ *
+ * @example
+ * ```ts
+ * nextRestartDelay(0, 500); // 100
+ * nextRestartDelay(3_200, 500); // 5_000
+ * nextRestartDelay(5_000, 60_000); // 0
+ * ```
+ */
+export function nextRestartDelay(previousDelayMs: number, livedMs: number): number {
+  if (livedMs >= STABLE_AFTER_MS) return 0;
+  return Math.min(MAX_RESTART_DELAY_MS, Math.max(FIRST_RESTART_DELAY_MS, previousDelayMs * 2));
+}
 
 /** The worker entry (compiled next to this file). */
 const WORKER_ENTRY = fileURLToPath(new URL('./serve-worker.js', import.meta.url));
@@ -100,9 +120,8 @@ export async function serveCluster(options: ClusterOptions): Promise<number> {
           exitCode = 1;
           return stop();
         }
-        log.error({ pid: worker.process.pid, code, signal }, 'a worker died; starting another');
-        const lived = Date.now() - state.started;
-        restartDelay = lived >= STABLE_AFTER_MS ? 0 : Math.min(MAX_RESTART_DELAY_MS, Math.max(100, restartDelay * 2));
+        restartDelay = nextRestartDelay(restartDelay, Date.now() - state.started);
+        log.error({ pid: worker.process.pid, code, signal, restartInMs: restartDelay }, 'a worker died; starting another');
         const timer = setTimeout(() => {
           if (!stopping) fork();
         }, restartDelay);

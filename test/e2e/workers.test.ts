@@ -173,9 +173,15 @@ describe('authts serve --workers', () => {
       const now = workerPids(cli);
       return now.length === 2 && !now.includes(victim!) && now.includes(survivor!);
     }, 10_000);
-    await cli.waitForStderr(/"msg":"a worker died; starting another"/);
+    await cli.waitForStderr(/"restartInMs":100,"msg":"a worker died; starting another"/);
     await cli.waitForStderr(/"msg":"authts serve listening"/, 3, 10_000);
     for (let i = 0; i < 4; i++) expect(await get(site, 'alice:alice-pw')).toBe(200);
+    // The replacement dies young too: the wait doubles (a worker dying at every start must not spin).
+    const replacement = workerPids(cli).find((pid) => pid !== survivor);
+    process.kill(replacement!, 'SIGKILL');
+    await cli.waitForStderr(/"restartInMs":200,"msg":"a worker died; starting another"/);
+    await cli.waitForStderr(/"msg":"authts serve listening"/, 4, 10_000);
+    expect(await get(site, 'alice:alice-pw')).toBe(200);
     cli.signal('SIGTERM');
     expect((await cli.waitForExit(10_000)).code).toBe(0);
   });
