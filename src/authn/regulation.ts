@@ -15,12 +15,12 @@
  * - A store that cannot answer (Redis down or slow, bounded wait) fails open: the provider
  *   decides as without regulation, and a warning `REGULATION_UNAVAILABLE` is logged.
  */
+import { createHmac } from 'node:crypto';
 import type { SourceLocation } from '../errors.js';
 import { parseAddress } from '../expr/ipsubnet.js';
 import { onOffDirective } from '../config/args.js';
 import type { DirectiveSpec, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
-import { hmacSha256Hex } from './hmac-sha256.js';
 import { createMemoryRegulationStore, createRedisRegulationStore, type RegulationStore } from './regulation-store.js';
 import { readSecretArgument } from './secret.js';
 import { parseStoreSpec, type CacheStoreSpec } from './socache.js';
@@ -98,7 +98,7 @@ type Runtime = StoreRuntime<RegulationStore>;
  * ```
  */
 export function regulationUserKey(secret: Buffer, user: string): string {
-  return `u:${hmacSha256Hex(secret, 'authts-regulation-user-v1\0', user.normalize('NFC').toLowerCase())}`;
+  return `u:${createHmac('sha256', secret).update('authts-regulation-user-v1\0').update(user.normalize('NFC').toLowerCase(), 'utf8').digest('hex')}`;
 }
 
 /**
@@ -113,7 +113,7 @@ export function regulationUserKey(secret: Buffer, user: string): string {
 export function regulationAddressKey(secret: Buffer, address: string): string {
   const parsed = parseAddress(address);
   const text = parsed === undefined ? `?${address}` : parsed.family === 4 ? `4:${parsed.words[0]}` : `6:${parsed.words[0]}:${parsed.words[1]}`;
-  return `i:${hmacSha256Hex(secret, 'authts-regulation-ip-v1\0', text)}`;
+  return `i:${createHmac('sha256', secret).update('authts-regulation-ip-v1\0').update(text, 'utf8').digest('hex')}`;
 }
 
 function secondsDirective(name: string, key: 'maxRetries' | 'findTime' | 'banTime', module: () => RegulationModule): DirectiveSpec {

@@ -17,6 +17,7 @@
  * - a store that cannot answer (Redis down or slow, bounded wait) is a miss: the provider is
  *   asked, never a grant from nothing; an expired entry is never used, provider outage or not.
  */
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { SourceLocation } from '../errors.js';
 import type { AuthnProviderRef, AuthnResult, AuthnProvider, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
@@ -26,7 +27,6 @@ import {
   createRedisCredentialStore,
   type CredentialStore,
 } from './credential-store.js';
-import { hmacKeyOf } from './hmac-sha256.js';
 import { MIN_SECRET_BYTES, readSecretArgument } from './secret.js';
 import { moduleKind, PerConfigurationStores, requireSecretForRedis, type StoreRuntime, type StoreSpec } from './shared-stores.js';
 
@@ -80,22 +80,30 @@ export function credentialCacheKey(
   password: string,
 ): string {
   if (!Buffer.isBuffer(secret) || secret.length === 0) throw new TypeError('credentialCacheKey: secret must be a non-empty Buffer');
-  // Framed in place in the HMAC's own buffer (zeroed after hashing): each part as its 4-byte
-  // big-endian length then its UTF-8 bytes.
-  const parts = [CACHE_KEY_VERSION, context, generation, user, password];
+  let key = hmacKeys.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(secret);
+    hmacKeys.set(secret, key);
+  }
+  // One buffer, one update: each part as its 4-byte big-endian length then its UTF-8 bytes.
+  const parts = ['authts-authn-cache-v1', context, generation, user, password];
   let size = 0;
   for (const part of parts) size += 4 + Buffer.byteLength(part, 'utf8');
-  return hmacKeyOf(secret).writeAndMac(size, (framed, offset) => {
-    let at = offset;
-    for (const part of parts) {
-      const length = framed.write(part, at + 4, 'utf8');
-      framed.writeUInt32BE(length, at);
-      at += 4 + length;
-    }
-  });
+  const framed = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of parts) {
+    const length = framed.write(part, at + 4, 'utf8');
+    framed.writeUInt32BE(length, at);
+    at += 4 + length;
+  }
+  const digest = createHmac('sha256', key).update(framed).digest('hex');
+  // The framed buffer holds the password: clear it rather than leave it to the allocator pool.
+  framed.fill(0);
+  return digest;
 }
 
-const CACHE_KEY_VERSION = 'authts-authn-cache-v1';
+/** The HMAC key made from each secret Buffer, made once (a secret lives as long as its configuration). */
+const hmacKeys = new WeakMap<Buffer, KeyObject>();
 
 /**
  * Parses `AuthnCacheSOCache`'s argument: `memory`, `shmcb`, `shmcb:…` (httpd's shared-memory
