@@ -3,6 +3,7 @@
  * the key's framing and keying, what is cached and what never is, TTL, the user file's identity,
  * provider outages, contexts, and the directives' load errors.
  */
+import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -85,6 +86,19 @@ describe('credentialCacheKey', () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(credentialCacheKey(other, 'c', 'g', 'alice', 'pw')).not.toBe(key);
     expect(() => credentialCacheKey(Buffer.alloc(0), 'c', 'g', 'u', 'p')).toThrow(TypeError);
+  });
+
+  it('is HMAC-SHA256 of the length-prefixed UTF-8 parts: keys already in Redis stay valid across versions', () => {
+    const parts = ['authts-authn-cache-v1', 'd:/p/', 'gen', 'alïce', 'pässword'];
+    const framed = Buffer.concat(
+      parts.flatMap((part) => {
+        const bytes = Buffer.from(part, 'utf8');
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(bytes.length);
+        return [length, bytes];
+      }),
+    );
+    expect(credentialCacheKey(secret, 'd:/p/', 'gen', 'alïce', 'pässword')).toBe(createHmac('sha256', secret).update(framed).digest('hex'));
   });
 });
 
