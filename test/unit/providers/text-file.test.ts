@@ -40,6 +40,13 @@ function countingIndex(
   return { index, parses: () => parses };
 }
 
+/** Writes `text` to `path` and sets both its times to 2020-01-01: an old, settled file. */
+async function writeSettled(path: string, text: string): Promise<void> {
+  const when = new Date('2020-01-01T00:00:00Z');
+  await writeFile(path, text);
+  await utimes(path, when, when);
+}
+
 async function rejection(promise: Promise<unknown>): Promise<AuthTsError> {
   const err = await promise.then(
     () => undefined,
@@ -98,13 +105,10 @@ describe('createTextFileIndex', () => {
   it('re-reads when the file is replaced by another inode with the same size and mtime', async () => {
     const path = join(dir, 'users');
     const next = join(dir, 'users.new');
-    const when = new Date('2020-01-01T00:00:00Z');
-    await writeFile(path, 'a');
-    await utimes(path, when, when);
+    await writeSettled(path, 'a');
     const { index } = countingIndex(path);
     expect(await index.get()).toBe('1:a');
-    await writeFile(next, 'b');
-    await utimes(next, when, when);
+    await writeSettled(next, 'b');
     await rename(next, path);
     expect(await index.get()).toBe('2:b');
   });
@@ -155,27 +159,22 @@ describe('createTextFileIndex', () => {
     expect(await index.get()).toBe('2:b');
   });
 
+  // The next two guard the check against a shortcut that watches the old file instead of the
+  // path (an open descriptor): the old file is still there, unchanged but for where it is.
   it('sees a file renamed away and another put in its place at once (same size and mtime)', async () => {
     const path = join(dir, 'users');
-    const when = new Date('2020-01-01T00:00:00Z');
-    await writeFile(path, 'a');
-    await utimes(path, when, when);
+    await writeSettled(path, 'a');
     const { index } = countingIndex(path);
     expect(await index.get()).toBe('1:a');
-    // The old file keeps a link (users.old) and its size and mtime: only the path tells.
     await rename(path, `${path}.old`);
-    await writeFile(path, 'b');
-    await utimes(path, when, when);
+    await writeSettled(path, 'b');
     expect(await index.get()).toBe('2:b');
   });
 
   it('sees a symbolic link re-pointed to another file at once (same size and mtime)', async () => {
     const path = join(dir, 'users');
-    const when = new Date('2020-01-01T00:00:00Z');
-    for (const [name, text] of [['v1', 'a'], ['v2', 'b']] as const) {
-      await writeFile(join(dir, name), text);
-      await utimes(join(dir, name), when, when);
-    }
+    await writeSettled(join(dir, 'v1'), 'a');
+    await writeSettled(join(dir, 'v2'), 'b');
     await symlink('v1', path);
     const { index } = countingIndex(path);
     expect(await index.get()).toBe('1:a');
