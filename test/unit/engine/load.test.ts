@@ -136,6 +136,10 @@ describe('loading a configuration', () => {
     expect(linesOf({ path: '/loc/x', filename: '/srv/www/p/x', isDirectory: true })).toEqual(['/srv/www/p', 'x', '/loc']);
     expect(linesOf({ path: '/other', filename: '/srv/www/q/x', isDirectory: false })).toEqual(['x']);
     expect(config.resolve({ path: '/nothing' }).get(authzCore).tree).toBeUndefined();
+    // A target too long to remember is matched all the same.
+    const long = { path: `/loc/${'a'.repeat(5_000)}`, filename: `/srv/www/p/${'a'.repeat(5_000)}`, isDirectory: false };
+    expect(linesOf(long)).toEqual(['/srv/www/p', '/loc']);
+    expect(config.resolve(long)).toBe(config.resolve({ ...long }));
   });
 
   it('freezes the loaded settings', async () => {
