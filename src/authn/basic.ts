@@ -3,7 +3,7 @@ import { onOffDirective } from '../config/args.js';
 import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
-import { authName, authType, providerListDirective, quoteParam } from './core.js';
+import { authName, providerListDirective, quoteParam, startSchemeCheck } from './core.js';
 import { findRegulationModule } from './regulation.js';
 import { findSocacheModule } from './socache.js';
 
@@ -77,17 +77,8 @@ export async function runProviderChain(
 
 /** mod_auth_basic's check_user_id hook. */
 async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
-  const type = authType(req);
-  if (!type || type.toLowerCase() !== 'basic') return 'declined';
-  if (authName(req) === undefined) {
-    req.log.error({ code: 'AUTHNAME_MISSING' }, 'need AuthName');
-    return 500;
-  }
-  req.authType = type;
-  if (req.duplicateAuthorization) {
-    req.log.info('refused: more than one Authorization header');
-    return 400;
-  }
+  const refused = startSchemeCheck(req, 'basic');
+  if (refused !== undefined) return refused;
   const header = req.headers['authorization'];
   if (header === undefined) {
     noteBasicAuthFailure(req);

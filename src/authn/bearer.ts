@@ -19,7 +19,7 @@ import type { AuthnProviderRef, Module, TokenResult } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
 import { setTokenClaims } from './claims.js';
-import { authName, authType, providerListDirective, quoteParam } from './core.js';
+import { authName, providerListDirective, quoteParam, startSchemeCheck } from './core.js';
 
 /** auth_bearer's per-section settings. @example `req.settings(authBearer).allowQueryToken` → `true` with `AuthTsJwtAllowQueryToken On` */
 export interface AuthBearerSettings {
@@ -189,18 +189,10 @@ function defaultProvider(req: AuthRequest): AuthnProviderRef {
 
 /** auth_bearer's check_user_id hook. */
 async function authenticateBearer(req: AuthRequest): Promise<PhaseResult> {
-  const type = authType(req);
-  if (!type || type.toLowerCase() !== 'bearer') return 'declined';
-  if (authName(req) === undefined) {
-    req.log.error({ code: 'AUTHNAME_MISSING' }, 'need AuthName');
-    return 500;
-  }
-  req.authType = type;
-  if (req.duplicateAuthorization) {
-    req.log.info('refused: more than one Authorization header');
-    noteBearerChallenge(req, { error: 'invalid_request', description: 'more than one Authorization header' });
-    return 400;
-  }
+  const refused = startSchemeCheck(req, 'bearer', () =>
+    noteBearerChallenge(req, { error: 'invalid_request', description: 'more than one Authorization header' }),
+  );
+  if (refused !== undefined) return refused;
   const settings = req.settings(authBearer);
   const search = await findToken(req, settings);
   if (search.kind === 'status') return search.status;

@@ -1,5 +1,5 @@
 import type { AuthnProvider, AuthnProviderRef, DirectiveContext, DirectiveSpec, Module } from '../module.js';
-import type { AuthRequest } from '../request.js';
+import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig } from '../request-state.js';
 
 /** mod_authn_core's per-section settings. */
@@ -18,6 +18,34 @@ export function authType(req: AuthRequest): string | undefined {
 /** The `AuthName` in force for this request, as `ap_auth_name`. */
 export function authName(req: AuthRequest): string | undefined {
   return req.settings(authnCore).name;
+}
+
+/**
+ * The start every scheme's check_user_id shares (mod_auth_basic, mod_auth_digest, auth_bearer):
+ * `'declined'` unless `AuthType` is `scheme` (any case); 500 without `AuthName`; then sets
+ * `req.authType` and refuses more than one `Authorization` header with 400 (after
+ * `onDuplicate`, where a scheme adds its own challenge). `undefined`: go on.
+ *
+ * @example
+ * ```ts
+ * const refused = startSchemeCheck(req, 'basic');
+ * if (refused !== undefined) return refused;
+ * ```
+ */
+export function startSchemeCheck(req: AuthRequest, scheme: string, onDuplicate?: () => void): PhaseResult | undefined {
+  const type = authType(req);
+  if (!type || type.toLowerCase() !== scheme) return 'declined';
+  if (authName(req) === undefined) {
+    req.log.error({ code: 'AUTHNAME_MISSING' }, 'need AuthName');
+    return 500;
+  }
+  req.authType = type;
+  if (req.duplicateAuthorization) {
+    req.log.info('refused: more than one Authorization header');
+    onDuplicate?.();
+    return 400;
+  }
+  return undefined;
 }
 
 /**

@@ -18,7 +18,7 @@ import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig } from '../request-state.js';
 import { runSecret } from '../run-secret.js';
 import { runProviderChain } from './basic.js';
-import { authName, authType, providerListDirective, quoteParam } from './core.js';
+import { authName, providerListDirective, quoteParam, startSchemeCheck } from './core.js';
 import { parseDigestHeader, type DigestCredentials } from './digest-header.js';
 import {
   DIGEST_ALGORITHMS,
@@ -181,18 +181,9 @@ export function createAuthDigestModule(options: AuthDigestOptions = {}): Module<
   }
 
   async function authenticateDigest(req: AuthRequest): Promise<PhaseResult> {
-    const type = authType(req);
-    if (!type || type.toLowerCase() !== 'digest') return 'declined';
-    const realm = authName(req);
-    if (realm === undefined) {
-      req.log.error({ code: 'AUTHNAME_MISSING' }, 'need AuthName');
-      return 500;
-    }
-    req.authType = type;
-    if (req.duplicateAuthorization) {
-      req.log.info('refused: more than one Authorization header');
-      return 400;
-    }
+    const refused = startSchemeCheck(req, 'digest');
+    if (refused !== undefined) return refused;
+    const realm = authName(req) ?? '';
     const header = req.headers['authorization'];
     if (header === undefined) return unauthorized(req);
     const parsed = parseDigestHeader(header);
