@@ -40,8 +40,7 @@ import {
 } from './digest-nonce.js';
 import { digestUriMatches } from './digest-uri.js';
 import { findRegulationModule } from './regulation.js';
-import { PerConfigurationStores, type StoreServerSettings } from './shared-stores.js';
-import { parseStoreSpec } from './socache.js';
+import { PerConfigurationStores, storeDirective, type StoreServerSettings } from './shared-stores.js';
 
 /**
  * mod_auth_digest's per-section settings. As in httpd (which has no merger for them), a section
@@ -395,20 +394,7 @@ export function createAuthDigestModule(options: AuthDigestOptions = {}): Module<
           ctx.server(module).shmemSize = Number(m[1]) * unit;
         },
       },
-      {
-        name: 'AuthTsDigestNonceStore',
-        context: 'server',
-        minArgs: 1,
-        maxArgs: 1,
-        syntax: 'AuthTsDigestNonceStore memory|redis:<host:port>|redis:<redis://URL>',
-        apply(ctx, [arg]) {
-          const spec = arg?.toLowerCase().startsWith('shmcb') ? undefined : parseStoreSpec(arg ?? '');
-          if (!spec) ctx.error('CONFIG_BAD_ARGUMENT', `unknown Digest nonce store "${arg ?? ''}"`, 'use memory, redis:host:port or redis:redis://host:port');
-          const server = ctx.server(module);
-          server.store = spec;
-          server.storeWhere = ctx.where;
-        },
-      },
+      storeDirective('AuthTsDigestNonceStore', 'Digest nonce store', (ctx) => ctx.server(module)),
     ],
     hooks: [{ phase: 'authn', order: 10, handler: authenticateDigest }],
     release: async function releaseAuthDigest(config): Promise<void> {

@@ -23,8 +23,8 @@ import type { DirectiveSpec, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
 import { createMemoryRegulationStore, createRedisRegulationStore, type RegulationStore } from './regulation-store.js';
 import { readSecretArgument } from './secret.js';
-import { parseStoreSpec, type CacheStoreSpec } from './socache.js';
-import { moduleKind, PerConfigurationStores, requireSecretForRedis, type StoreRuntime } from './shared-stores.js';
+import type { CacheStoreSpec } from './socache.js';
+import { moduleKind, PerConfigurationStores, requireSecretForRedis, storeDirective, type StoreRuntime } from './shared-stores.js';
 
 /** What `AuthTsRegulationMode` counts. */
 export interface RegulationMode {
@@ -240,20 +240,7 @@ export function createRegulationModule(options: RegulationOptions = {}): Regulat
           ctx.dir(module).mode = { user: words.includes('user'), ip: words.includes('ip') };
         },
       },
-      {
-        name: 'AuthTsRegulationStore',
-        context: 'server',
-        minArgs: 1,
-        maxArgs: 1,
-        syntax: 'AuthTsRegulationStore memory|redis:<host:port>|redis:<redis://URL>',
-        apply(ctx, [arg]) {
-          const spec = arg?.toLowerCase().startsWith('shmcb') ? undefined : parseStoreSpec(arg ?? '');
-          if (!spec) ctx.error('CONFIG_BAD_ARGUMENT', `unknown regulation store "${arg ?? ''}"`, 'use memory, redis:host:port or redis:redis://host:port');
-          const server = ctx.server(module);
-          server.store = spec;
-          server.storeWhere = ctx.where;
-        },
-      },
+      storeDirective('AuthTsRegulationStore', 'regulation store', (ctx) => ctx.server(module)),
       {
         name: 'AuthTsRegulationSecret',
         context: 'server',

@@ -1,12 +1,13 @@
 /**
- * What the credential cache (./socache.ts) and brute-force regulation (./regulation.ts) share:
- * one store and key secret per loaded configuration, made on first use and released with the
- * configuration; the load-time rule that a Redis store needs a shared secret; and finding the
- * module among a configuration's modules.
+ * What the stores of the credential cache (./socache.ts), brute-force regulation
+ * (./regulation.ts), Digest nonces (./digest.ts) and sessions (../session/module.ts) share: the
+ * store argument (`memory`, `redis:…`) and its directive; one store and key secret per loaded
+ * configuration, made on first use and released with the configuration; the load-time rule that
+ * a Redis store needs a shared secret; and finding the module among a configuration's modules.
  */
 import { randomBytes } from 'node:crypto';
 import { AuthTsError, type AuthTsErrorCode, type SourceLocation } from '../errors.js';
-import type { CheckView, Module } from '../module.js';
+import type { CheckView, DirectiveContext, DirectiveSpec, Module } from '../module.js';
 
 /** A store that can be closed (memory or Redis). */
 export interface ClosableStore {
@@ -15,6 +16,59 @@ export interface ClosableStore {
 
 /** Where a store lives, as its directive gave it. */
 export type StoreSpec = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly url: string };
+
+/**
+ * Parses `AuthnCacheSOCache`'s argument: `memory`, `shmcb`, `shmcb:…` (httpd's shared-memory
+ * cache, taken as the in-process store so httpd configurations load), `redis:host:port`,
+ * `redis:redis://…` / `redis:rediss://…`; `undefined` for anything else.
+ *
+ * @example
+ * ```ts
+ * parseStoreSpec('redis:127.0.0.1:6379'); // { kind: 'redis', url: 'redis://127.0.0.1:6379' }
+ * ```
+ */
+export function parseStoreSpec(arg: string): StoreSpec | undefined {
+  const lower = arg.toLowerCase();
+  if (lower === 'memory' || lower === 'shmcb' || lower.startsWith('shmcb:')) return { kind: 'memory' };
+  if (!lower.startsWith('redis:')) return undefined;
+  const rest = arg.slice('redis:'.length);
+  if (/^rediss?:\/\/[^/\s]+/i.test(rest)) return { kind: 'redis', url: rest };
+  if (/^[A-Za-z0-9.-]+:\d{1,5}$/.test(rest) || /^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(rest)) {
+    return { kind: 'redis', url: `redis://${rest}` };
+  }
+  return undefined;
+}
+
+/**
+ * A server-level `<name> memory|redis:…` directive of a store that, unlike the credential cache,
+ * has no httpd counterpart: `shmcb` is refused (it is accepted only where httpd configurations
+ * name it, `AuthnCacheSOCache`). `what` names the store in the error.
+ *
+ * @example
+ * ```ts
+ * storeDirective('AuthTsSessionStore', 'session store', (ctx) => ctx.server(sessionModule));
+ * ```
+ */
+export function storeDirective(
+  name: string,
+  what: string,
+  settingsOf: (ctx: DirectiveContext) => { store: StoreSpec | undefined; storeWhere: SourceLocation | undefined },
+): DirectiveSpec {
+  return {
+    name,
+    context: 'server',
+    minArgs: 1,
+    maxArgs: 1,
+    syntax: `${name} memory|redis:<host:port>|redis:<redis://URL>`,
+    apply(ctx, [arg]) {
+      const spec = arg?.toLowerCase().startsWith('shmcb') ? undefined : parseStoreSpec(arg ?? '');
+      if (!spec) ctx.error('CONFIG_BAD_ARGUMENT', `unknown ${what} "${arg ?? ''}"`, 'use memory, redis:host:port or redis:redis://host:port');
+      const settings = settingsOf(ctx);
+      settings.store = spec;
+      settings.storeWhere = ctx.where;
+    },
+  };
+}
 
 /** The server settings both modules keep: the store, where it was set, and the key secret. */
 export interface StoreServerSettings {

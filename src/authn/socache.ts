@@ -28,7 +28,9 @@ import {
   type CredentialStore,
 } from './credential-store.js';
 import { MIN_SECRET_BYTES, readSecretArgument } from './secret.js';
-import { moduleKind, PerConfigurationStores, requireSecretForRedis, type StoreRuntime, type StoreSpec } from './shared-stores.js';
+import { moduleKind, parseStoreSpec, PerConfigurationStores, requireSecretForRedis, type StoreRuntime, type StoreSpec } from './shared-stores.js';
+
+export { parseStoreSpec };
 
 /** Per-section settings of `authn_socache`. */
 export interface AuthnSocacheSettings {
@@ -104,28 +106,6 @@ export function credentialCacheKey(
 
 /** The HMAC key made from each secret Buffer, made once (a secret lives as long as its configuration). */
 const hmacKeys = new WeakMap<Buffer, KeyObject>();
-
-/**
- * Parses `AuthnCacheSOCache`'s argument: `memory`, `shmcb`, `shmcb:…` (httpd's shared-memory
- * cache, taken as the in-process store so httpd configurations load), `redis:host:port`,
- * `redis:redis://…` / `redis:rediss://…`; `undefined` for anything else.
- *
- * @example
- * ```ts
- * parseStoreSpec('redis:127.0.0.1:6379'); // { kind: 'redis', url: 'redis://127.0.0.1:6379' }
- * ```
- */
-export function parseStoreSpec(arg: string): CacheStoreSpec | undefined {
-  const lower = arg.toLowerCase();
-  if (lower === 'memory' || lower === 'shmcb' || lower.startsWith('shmcb:')) return { kind: 'memory' };
-  if (!lower.startsWith('redis:')) return undefined;
-  const rest = arg.slice('redis:'.length);
-  if (/^rediss?:\/\/[^/\s]+/i.test(rest)) return { kind: 'redis', url: rest };
-  if (/^[A-Za-z0-9.-]+:\d{1,5}$/.test(rest) || /^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(rest)) {
-    return { kind: 'redis', url: `redis://${rest}` };
-  }
-  return undefined;
-}
 
 /** Options of {@link createAuthnSocacheModule}. */
 export interface AuthnSocacheOptions {

@@ -17,9 +17,9 @@ import type { SourceLocation } from '../errors.js';
 import { onOffDirective } from '../config/args.js';
 import type { DirectiveContext, DirectiveSpec, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
-import { parseStoreSpec, type CacheStoreSpec } from '../authn/socache.js';
+import type { CacheStoreSpec } from '../authn/socache.js';
 import { MIN_SECRET_BYTES, readSecretArgument } from '../authn/secret.js';
-import { moduleKind, PerConfigurationStores } from '../authn/shared-stores.js';
+import { moduleKind, PerConfigurationStores, storeDirective } from '../authn/shared-stores.js';
 import { keyFromPassphrase, newSessionId, openSession, runSessionKey, sealSession, type SessionKey } from './cookie.js';
 import { createMemorySessionStore, createRedisSessionStore, type SessionStore } from './store.js';
 
@@ -360,20 +360,7 @@ export function createSessionModule(options: SessionOptions = {}): SessionModule
       },
       secondsDirective('SessionMaxAge', 'maxAge', () => module),
       secondsDirective('AuthTsSessionIdleTimeout', 'idleTimeout', () => module),
-      {
-        name: 'AuthTsSessionStore',
-        context: 'server',
-        minArgs: 1,
-        maxArgs: 1,
-        syntax: 'AuthTsSessionStore memory|redis:<host:port>|redis:<redis://URL>',
-        apply(ctx, [arg]) {
-          const spec = arg?.toLowerCase().startsWith('shmcb') ? undefined : parseStoreSpec(arg ?? '');
-          if (!spec) ctx.error('CONFIG_BAD_ARGUMENT', `unknown session store "${arg ?? ''}"`, 'use memory, redis:host:port or redis:redis://host:port');
-          const server = ctx.server(module);
-          server.store = spec;
-          server.storeWhere = ctx.where;
-        },
-      },
+      storeDirective('AuthTsSessionStore', 'session store', (ctx) => ctx.server(module)),
     ],
     release: function releaseSession(config): Promise<void> {
       return stores.release(config.serverSettings(module));
