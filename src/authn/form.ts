@@ -17,7 +17,6 @@
  * it does for Basic, before any provider is asked.
  */
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { onOffDirective, parseOnOff } from '../config/args.js';
 import { AuthTsError } from '../errors.js';
@@ -37,6 +36,7 @@ import { checkCsrfToken, CSRF_COOKIE, CSRF_FIELD, CSRF_MAX_AGE, csrfToken, isCsr
 import { renderLoginPage, renderMessagePage, sendPage } from './form-page.js';
 import { isHeaderSafe, safeReturnTo, withReturnTo } from './form-redirect.js';
 import { findRegulationModule } from './regulation.js';
+import { servedRequestInfo } from '../server/request-info.js';
 
 /** A location directive's value: an httpd string expression, parsed at load. */
 export interface LocationExpr {
@@ -175,17 +175,7 @@ function handlerRequest(ctx: ContentContext): AuthRequest {
   return createAuthRequest(
     ctx.config,
     ctx.dir,
-    {
-      method: req.method ?? 'GET',
-      path: ctx.path,
-      query: ctx.query,
-      unparsedUri: req.url ?? '',
-      headers: req.headersDistinct,
-      remoteAddress: req.socket.remoteAddress ?? '',
-      localAddress: req.socket.localAddress ?? '',
-      tls: (req.socket as TLSSocket).encrypted === true,
-      readBody: bodyReader(req),
-    },
+    { ...servedRequestInfo(req, ctx.path, ctx.query), readBody: bodyReader(req) },
     ctx.log,
   );
 }

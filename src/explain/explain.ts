@@ -22,7 +22,7 @@ import type { Verdict } from '../phases.js';
 import type { RequestInfo } from '../request-state.js';
 import { authzCore } from '../authz/core.js';
 import type { AuthzNode, TraceEntry, TreeResult } from '../authz/tree.js';
-import { ambiguousSpelling, identityHeaders, isForwardAuthRequest, readForwardedRequest } from '../server/forward-auth.js';
+import { ambiguousSpelling, identityHeaders, isForwardAuthRequest, originalRequestInfo, readForwardedRequest } from '../server/forward-auth.js';
 import { mapToFilesystem, normalizeRequestTarget, resolveDocumentRoot } from '../server/paths.js';
 import { proxyRouteFor } from '../server/proxy.js';
 
@@ -317,18 +317,7 @@ export async function explainRequest(config: Config, input: ExplainInput): Promi
     if (!target.ok) return refusedEarly(target.status, `the original request target is refused: ${target.reason}`, 'target');
     const ambiguous = ambiguousSpelling(original.target);
     if (ambiguous !== undefined) return refusedEarly(400, `FORWARD_AUTH_AMBIGUOUS_PATH: the path has ${ambiguous}`, 'forward-auth');
-    const info: RequestInfo = {
-      method: original.method,
-      path: target.path,
-      query: target.query,
-      unparsedUri: original.target,
-      filename: undefined,
-      isDirectory: false,
-      headers: original.headers,
-      remoteAddress: original.clientAddress,
-      tls: original.tls,
-      ...observed,
-    };
+    const info: RequestInfo = { ...originalRequestInfo(original, target), ...observed };
     const { verdict, dir } = await engine.decide(info);
     let extra: Map<string, string> | undefined;
     let status = verdict.status;

@@ -397,6 +397,31 @@ function respond(res: ServerResponse, status: number, headers: ReadonlyMap<strin
 }
 
 /**
+ * The {@link RequestInfo} the phases decide on for the original request a proxy describes, its
+ * target normalized: no file (only `<Location>` sections apply), the client's address and TLS
+ * as the proxy tells them — not how the proxy reached authts.
+ *
+ * @example
+ * ```ts
+ * const info = originalRequestInfo(read.request, normalized, req.socket.localAddress ?? '');
+ * ```
+ */
+export function originalRequestInfo(original: ForwardedRequest, target: { readonly path: string; readonly query: string }, localAddress = ''): RequestInfo {
+  return {
+    method: original.method,
+    path: target.path,
+    query: target.query,
+    unparsedUri: original.target,
+    filename: undefined,
+    isDirectory: false,
+    headers: original.headers,
+    remoteAddress: original.clientAddress,
+    localAddress,
+    tls: original.tls,
+  };
+}
+
+/**
  * How `authts serve` watches a forward-auth decision (access log user, metrics, audit line;
  * `../metrics/server-observability.ts`): `observer` goes on the original request's info, and
  * `decided` is told the original request and its verdict.
@@ -448,19 +473,7 @@ export async function answerForwardAuth(engine: AuthEngine, req: IncomingMessage
     respond(res, 400, new Map(), head);
     return;
   }
-  const info: RequestInfo = {
-    method: original.method,
-    path: target.path,
-    query: target.query,
-    unparsedUri: original.target,
-    filename: undefined,
-    isDirectory: false,
-    headers: original.headers,
-    remoteAddress: original.clientAddress,
-    localAddress: req.socket.localAddress ?? '',
-    // What the proxy says about the client's connection, not how the proxy reached authts.
-    tls: original.tls,
-  };
+  const info = originalRequestInfo(original, target, req.socket.localAddress ?? '');
   const { verdict, dir } = await engine.decide(watch?.observer ? { ...info, observer: watch.observer } : info);
   watch?.decided(info, verdict, dir);
   if (!verdict.allowed) {

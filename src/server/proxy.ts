@@ -18,6 +18,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Verdict } from '../phases.js';
 import type { RequestInfo } from '../request-state.js';
+import { servedRequestInfo } from './request-info.js';
 import {
   DEFAULT_PROXY_TIMEOUT_MS,
   proxyModule,
@@ -153,18 +154,7 @@ export function proxyRouteFor(config: Config, path: string, rawTarget: string): 
  * ```
  */
 export function proxiedRequestInfo(req: IncomingMessage, path: string, query: string): RequestInfo {
-  return {
-    method: req.method ?? 'GET',
-    path,
-    query,
-    unparsedUri: req.url ?? '',
-    filename: undefined,
-    isDirectory: false,
-    headers: req.headersDistinct,
-    remoteAddress: req.socket.remoteAddress ?? '',
-    localAddress: req.socket.localAddress ?? '',
-    tls: (req.socket as TLSSocket).encrypted === true,
-  };
+  return { ...servedRequestInfo(req, path, query), filename: undefined, isDirectory: false };
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1, httpd's list): never forwarded, in either direction. */

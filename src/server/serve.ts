@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/config.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { core, type ListenAddress } from '../core-module.js';
@@ -14,6 +13,7 @@ import { normalizeRequestTarget, openMapped, resolveDocumentRoot, type OpenedMap
 import { answerForwardAuth, isForwardAuthRequest } from './forward-auth.js';
 import { forwardRequest, proxiedRequestInfo, proxyRouteFor, serveUpgrades } from './proxy.js';
 import { serveStatic } from './static.js';
+import { servedRequestInfo } from './request-info.js';
 import { bodyReader } from '../request-body.js';
 import { ServerObservability, type RequestTrace } from '../metrics/server-observability.js';
 import { auditRefusal, sectionLabel } from '../log-audit.js';
@@ -327,19 +327,13 @@ async function decideAndServe(
   const filename = mapped?.filename;
   const isDirectory = mapped?.isDirectory ?? false;
   const base = {
-    method: req.method ?? 'GET',
-    query,
-    unparsedUri: req.url ?? '',
-    headers: req.headersDistinct,
-    remoteAddress: req.socket.remoteAddress ?? '',
-    localAddress: req.socket.localAddress ?? '',
-    tls: (req.socket as TLSSocket).encrypted === true,
+    ...servedRequestInfo(req, path, query),
     // Read only where a section asks for the form body (AuthTsPassportFormBody On); the reader
     // keeps what it read, so the DirectoryIndex subrequest below sees the same body.
     readBody: bodyReader(req),
     ...(trace?.observer ? { observer: trace.observer } : {}),
   };
-  const { verdict, dir } = await engine.decide({ ...base, path, filename, isDirectory });
+  const { verdict, dir } = await engine.decide({ ...base, filename, isDirectory });
   decided(engine, decidedRequest(req, path, query), verdict, dir, log, trace);
   if (!verdict.allowed || dir === undefined) {
     sendError(res, verdict.allowed ? 500 : verdict.status, verdict.headers, head);
