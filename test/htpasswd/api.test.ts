@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { chown, lstat, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile, chmod } from 'node:fs/promises';
+import { chown, lstat, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -318,6 +318,19 @@ describe('the lock', () => {
     expect(await code(setPassword(file, 'b', 'pw', { format: 'sha1', timeoutMs: 50 }))).toBe('USER_FILE_LOCKED');
     // The guard of a breaker killed mid-break does not block writers for good.
     await writeFile(`${file}.lock-breaking`, lockText(dead));
+    expect(await setPassword(file, 'b', 'pw', { format: 'sha1' })).toBe('added');
+    expect((await readdir(dir)).filter((n) => n.startsWith(`${file.split('/').pop()}.lock`))).toEqual([]);
+  });
+
+  it('an empty break guard (its breaker killed before writing it) blocks for 10 s, then is cleared', async () => {
+    const file = fresh();
+    await writeFile(file, 'a:x\n');
+    await writeFile(`${file}.lock`, lockText(await deadPid()));
+    await writeFile(`${file}.lock-breaking`, '');
+    // Maybe a breaker writing it right now: left alone.
+    expect(await code(setPassword(file, 'b', 'pw', { format: 'sha1', timeoutMs: 50 }))).toBe('USER_FILE_LOCKED');
+    const old = new Date(Date.now() - 11_000);
+    await utimes(`${file}.lock-breaking`, old, old);
     expect(await setPassword(file, 'b', 'pw', { format: 'sha1' })).toBe('added');
     expect((await readdir(dir)).filter((n) => n.startsWith(`${file.split('/').pop()}.lock`))).toEqual([]);
   });
