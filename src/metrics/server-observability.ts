@@ -5,6 +5,7 @@
  * WeakMap lookup.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Config, DirConfig } from '../config/config.js';
 import { core } from '../core-module.js';
 import type { RequestObserver } from '../observe.js';
@@ -111,6 +112,32 @@ export class ServerObservability {
       },
     };
   }
+
+  /**
+   * Logs a request that node:http refused before it was a request (a malformed request line or
+   * header, headers too large, a request too slow to arrive), as httpd logs its 400s: `%r` is
+   * the line as received, there is no user, no header and no body. Counted in the metrics too.
+   */
+  unparsed(config: Config, request: UnparsedRequest): void {
+    const watched = this.#watched.get(config);
+    if (watched === undefined) return;
+    const now = performance.now();
+    const req = { method: undefined, url: undefined, httpVersion: '', headers: {}, socket: request.socket };
+    const res = { statusCode: request.status, getHeader: () => undefined };
+    watched.accessLogs?.write({ req, res, rawRequestLine: request.requestLine ?? '-', startedAt: request.at, startedPerf: now, user: undefined, bodyBytes: 0 });
+    watched.metrics?.record(config, undefined, undefined, request.status, 0);
+  }
+}
+
+/** A request node:http could not parse, as {@link ServerObservability.unparsed} logs it. */
+export interface UnparsedRequest {
+  readonly socket: Socket;
+  /** The status it was answered with (400, 408, 431, …). */
+  readonly status: number;
+  /** The first line of what was received; `undefined` when nothing was (a timeout). */
+  readonly requestLine: string | undefined;
+  /** When the answer went out, for `%t`. */
+  readonly at: number;
 }
 
 /**

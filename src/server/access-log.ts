@@ -48,10 +48,21 @@ export interface LogConfigServerSettings {
   readonly targets: LogTarget[];
 }
 
+/** What a log line reads of a request: a parsed one, or the stand-in of one that could not be. */
+export type LoggedRequest = Pick<IncomingMessage, 'method' | 'url' | 'httpVersion' | 'headers' | 'socket'>;
+
+/** What a log line reads of the answer. */
+export type LoggedResponse = Pick<ServerResponse, 'statusCode' | 'getHeader'>;
+
 /** What one request contributes to a log line; filled by `authts serve`. */
 export interface AccessRecord {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: LoggedRequest;
+  readonly res: LoggedResponse;
+  /**
+   * The request line as received, for a request node:http could not parse (`%r`); its method,
+   * target and version are then unknown (`%m`, `%U`, `%q`, `%H` log `-`).
+   */
+  readonly rawRequestLine?: string;
   /** When the request arrived (ms since the epoch), for `%t`. */
   readonly startedAt: number;
   /** `performance.now()` when it arrived, for `%D` and `%T`. */
@@ -121,6 +132,13 @@ function plain(address: string | undefined): string {
 }
 
 const TOKEN_PARAM = /([?&]access_token=)[^&#]*/g;
+/** As {@link TOKEN_PARAM}, in a whole request line: the token ends at a space too. */
+const TOKEN_PARAM_IN_LINE = /([?&]access_token=)[^&#\s]*/g;
+
+/** {@link redactTarget} for a request line as received (`GET /x?access_token=… HTTP/1.1`). */
+function redactRequestLine(line: string): string {
+  return line.includes('access_token=') ? line.replace(TOKEN_PARAM_IN_LINE, '$1[redacted]') : line;
+}
 
 /**
  * The request target with the value of an RFC 6750 `access_token` query parameter replaced by
@@ -156,19 +174,23 @@ function item(name: string, arg: string | undefined): Piece | undefined {
     case 't':
       return arg === undefined ? (r) => clfTime(r.startedAt) : undefined;
     case 'r':
-      return (r) => escapeLogItem(`${r.req.method ?? ''} ${redactTarget(r.req.url ?? '')} HTTP/${r.req.httpVersion}`);
+      return (r) =>
+        r.rawRequestLine !== undefined
+          ? escapeLogItem(redactRequestLine(r.rawRequestLine))
+          : escapeLogItem(`${r.req.method ?? ''} ${redactTarget(r.req.url ?? '')} HTTP/${r.req.httpVersion}`);
     case 'm':
-      return (r) => escapeLogItem(r.req.method ?? '');
+      return (r) => (r.rawRequestLine !== undefined ? '-' : escapeLogItem(r.req.method ?? ''));
     case 'U':
-      return (r) => escapeLogItem(pathOf(r.req.url ?? ''));
+      return (r) => (r.rawRequestLine !== undefined ? '-' : escapeLogItem(pathOf(r.req.url ?? '')));
     case 'q':
       return (r) => {
+        if (r.rawRequestLine !== undefined) return '';
         const url = r.req.url ?? '';
         const q = url.indexOf('?');
         return q < 0 ? '' : escapeLogItem(redactTarget(url.slice(q)));
       };
     case 'H':
-      return (r) => `HTTP/${r.req.httpVersion}`;
+      return (r) => (r.rawRequestLine !== undefined ? '-' : `HTTP/${r.req.httpVersion}`);
     case 's':
       return (r) => String(r.res.statusCode);
     case 'b':

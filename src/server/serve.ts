@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from '../config/config.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { core, type ListenAddress } from '../core-module.js';
@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Module } from '../module.js';
 import { builtinModules } from '../modules.js';
 import { normalizeRequestTarget, openMapped, resolveDocumentRoot, type OpenedMapping } from './paths.js';
+import { answerClientError, type RefusedRequest } from './client-error.js';
 import { answerForwardAuth, isForwardAuthRequest } from './forward-auth.js';
 import { forwardRequest, proxiedRequestInfo, proxyRouteFor, serveUpgrades } from './proxy.js';
 import { serveStatic } from './static.js';
@@ -113,11 +114,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     closingOld.add(closed);
   };
 
+  // The response each connection is answering, so that a malformed request after it (HTTP
+  // pipelining) never gets an answer cut into that one (./client-error.ts).
+  const answering = new WeakMap<Socket, ServerResponse>();
+  const refusedUnparsed = (refused: RefusedRequest): void => {
+    log.info({ code: refused.code, status: refused.status, client: plainAddress(refused.socket.remoteAddress ?? '') }, 'malformed request refused');
+    observability.unparsed(engine.config, { socket: refused.socket, status: refused.status, requestLine: refused.requestLine, at: Date.now() });
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (closing) res.shouldKeepAlive = false;
-    // A response that was already under way when close() began was sent keep-alive: its
-    // connection turns idle when it ends, and is closed then.
+    const socket = req.socket;
+    answering.set(socket, res);
     res.once('close', () => {
+      if (answering.get(socket) === res) answering.delete(socket);
+      // A response that was already under way when close() began was sent keep-alive: its
+      // connection turns idle when it ends, and is closed then.
       if (closing) closeIdle();
     });
     const current = engine;
@@ -141,6 +153,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const addresses: ListenAddress[] = [];
   for (const address of listen) {
     const server = createServer({ requireHostHeader: false }, handler);
+    server.on('clientError', (err: Error, socket: Socket) => answerClientError(err, socket, (s) => answering.has(s), refusedUnparsed));
     // Upgrade requests (WebSocket) take the same path through handler (./proxy.ts).
     serveUpgrades(server, handler);
     try {

@@ -6,8 +6,10 @@
  * reload (SIGHUP) reopens the files (rotation), an unwritable log stops the start naming
  * file:line, and credentials never reach the access log.
  */
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -41,7 +43,33 @@ const REQUESTS: { method?: string; path: string; headers?: [string, string][] }[
   { path: '/private/a.txt', headers: [['Authorization', basic('alice:alice-pw')]] },
   { path: '/private/a.txt', headers: [['Authorization', basic('jo"sé:nope')]] },
   { path: '/a.txt', headers: [['User-Agent', 'caf\xe9\tbar']] },
+  // Refused by the parser (node:http's clientError; httpd's read_request): the line as received.
+  { path: '/a b c' },
+  { path: '/a.txt?x=1', headers: [['Bad Header', 'x']] },
+  { path: '/a\x01b' },
+  { path: '/a  b' },
+  { method: 'G(T', path: '/a.txt' },
 ];
+
+/**
+ * Sends `chunks` on one connection, each in its own write 100 ms after the one before (so that
+ * the server reads them separately), and resolves with everything the server sent until it
+ * closed the connection.
+ */
+async function rawExchange(port: number, chunks: readonly string[]): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const received: Buffer[] = [];
+  socket.on('data', (data: Buffer) => received.push(data));
+  const closed = once(socket, 'close');
+  for (const [i, chunk] of chunks.entries()) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!socket.writable) break;
+    socket.write(chunk, 'latin1');
+  }
+  await closed;
+  return Buffer.concat(received).toString('latin1');
+}
 
 /** A log line with its time replaced, and the body size of an error answer (the pages differ). */
 function normalize(line: string): string {
@@ -125,6 +153,36 @@ describe('access log files', () => {
   afterAll(async () => {
     await killLeftovers();
     await removeTempDirs();
+  });
+
+  it('logs requests refused by the parser, never taking a later header line for the request line', async () => {
+    const dir = await tempDir('access-unparsed');
+    await writeFile(join(dir, 'site.conf'), 'Listen 127.0.0.1:0\nDocumentRoot .\nTransferLog access.log\nCustomLog plain.log "%>s \\"%r\\" %m %U%q %H %{User-Agent}i %b"\n');
+    const server = await startServer({ configFile: join(dir, 'site.conf'), logger: silentLogger });
+    try {
+      const port = server.addresses[0]!.port;
+      // A bad header in a second read: what node:http shows of the request then starts with
+      // that header line, which must not reach the log.
+      const split = await rawExchange(port, ['GET /a.txt HTTP/1.1\r\nHost: x\r\nUser-Agent: ua\r\n', 'X-Api-Key : secret-value\r\n\r\n']);
+      expect(split).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\n\r\n$/);
+      // Headers over node:http's 16 KiB: 431, as node:http answers it.
+      const large = await rawExchange(port, [`GET /a.txt?x=1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(17_000)}\r\n\r\n`]);
+      expect(large).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      const bad = await rawExchange(port, ['GET /a.txt?access_token=tok123 HTTP/1.1 extra\r\nHost: x\r\n\r\n']);
+      expect(bad).toMatch(/^HTTP\/1\.1 400 /);
+      const plain = await lines(join(dir, 'plain.log'), 3);
+      expect(plain[0]).toBe('400 "-" - - - - -');
+      // The large request came in one read or in several: its line, or "-" (never a header).
+      expect(plain[1]).toMatch(/^431 "(GET \/a\.txt\?x=1 HTTP\/1\.1|-)" - - - - -$/);
+      expect(plain[2]).toBe('400 "GET /a.txt?access_token=[redacted] HTTP/1.1" - - - - -');
+      const common = await lines(join(dir, 'access.log'), 3);
+      expect(common[0]).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "-" 400 -$/);
+      const text = `${common.join('\n')}${plain.join('\n')}`;
+      expect(text).not.toContain('secret-value');
+      expect(text).not.toContain('tok123');
+    } finally {
+      await server.close();
+    }
   });
 
   it('authts serve: SIGHUP after logrotate moved the file writes to a new file; stdout works too', async () => {

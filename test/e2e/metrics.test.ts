@@ -16,6 +16,7 @@ import { serverMetricsFor, wantsMetrics } from '../../src/metrics/server-observa
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { hasProtectingRequire, renderStatusHtml } from '../../src/status/status.js';
 import { BIND_DN, BIND_PASSWORD, PEOPLE_DN, startSlapd, type SlapdInstance } from '../services/slapd.js';
+import { rawRequest } from '../services/http-client.js';
 import { createPgDatabase, USER_QUERY, type TestDatabase } from '../services/sql.js';
 import { basic, htpasswd, removeTempDirs, tempDir } from './helpers.js';
 
@@ -144,6 +145,15 @@ describe('metrics and status page', () => {
     // The scrapes themselves are requests of the metrics section.
     expect(sample(after, 'authts_requests_total', { section: section(28), outcome: 'allowed', status: '200' })).toBeGreaterThanOrEqual(1);
     expect(sample(after, 'authts_request_duration_seconds_count', { outcome: 'allowed' })).toBeGreaterThanOrEqual(2);
+  });
+
+  it("counts a request node:http's parser refused, under no section", async () => {
+    const before = await scrape();
+    const labels = { section: '-', outcome: 'refused', status: '400' };
+    const answer = await rawRequest(base, { path: '/private/a b c' });
+    expect(answer.status).toBe(400);
+    const after = await scrape();
+    expect((sample(after, 'authts_requests_total', labels) ?? 0) - (sample(before, 'authts_requests_total', labels) ?? 0)).toBe(1);
   });
 
   it('times each provider: the file check and the Require line', async () => {
