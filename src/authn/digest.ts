@@ -40,6 +40,7 @@ import {
 } from './digest-nonce.js';
 import { digestUriMatches } from './digest-uri.js';
 import { findRegulationModule } from './regulation.js';
+import { findSocacheModule } from './socache.js';
 import { PerConfigurationStores, storeDirective, type StoreServerSettings } from './shared-stores.js';
 
 /**
@@ -316,6 +317,10 @@ export function createAuthDigestModule(options: AuthDigestOptions = {}): Module<
     authSchemes: [{ name: 'Digest', noteAuthFailure: noteDigestAuthFailure }],
     directives: [
       providerListDirective('AuthDigestProvider', 'Digest', 'getRealmHash', (ctx, providers) => {
+        const socache = findSocacheModule(ctx.registry.modules)?.provider;
+        if (socache !== undefined && providers.some((ref) => ref.provider === socache)) {
+          ctx.warn('socache keeps no Digest realm hashes (each is a password equivalent, which authts never stores): Digest lookups go to the next provider');
+        }
         ctx.dir(module).providers = providers;
       }),
       {

@@ -270,6 +270,14 @@ export function createAuthnSocacheModule(options: AuthnSocacheOptions = {}): Aut
     checkPassword: async function socacheCheckPassword(): Promise<AuthnResult> {
       return 'not-found';
     },
+    // `AuthDigestProvider socache …` loads as in httpd, whose socache keeps the realm hash
+    // MD5(user:realm:password). That hash is a password equivalent (it answers any Digest
+    // challenge) and a fast unkeyed hash of the password, which no store of authts ever holds:
+    // every Digest lookup goes on to the next provider. The answer is the same; only httpd's
+    // saving is not made.
+    getRealmHash: async function socacheGetRealmHash(): Promise<string | undefined> {
+      return undefined;
+    },
   };
 
   const module: AuthnSocacheModule = {

@@ -49,7 +49,7 @@ async function challengeOf(path: string): Promise<string> {
 beforeAll(async () => {
   const dir = await tempDir('digest');
   const htdocs = join(dir, 'htdocs');
-  for (const sub of ['apache', 'authts', 'sha256', 'dbd', 'quote']) {
+  for (const sub of ['apache', 'authts', 'sha256', 'dbd', 'quote', 'cached']) {
     await mkdir(join(htdocs, sub), { recursive: true });
     await writeFile(join(htdocs, sub, 'a.txt'), `${sub} a\n`);
   }
@@ -76,6 +76,7 @@ beforeAll(async () => {
 DocumentRoot "${htdocs}"
 DBDriver sqlite3
 DBDParams "${dbFile}"
+AuthnCacheSOCache memory
 <Directory "${htdocs}/apache">
   AuthType Digest
   AuthName "Apache Realm"
@@ -106,6 +107,14 @@ DBDParams "${dbFile}"
   AuthType Digest
   AuthName "DB Realm"
   AuthDigestProvider dbd
+  AuthDBDUserRealmQuery "SELECT ha1 FROM digest_users WHERE username = %s AND realm = %s"
+  Require valid-user
+</Directory>
+<Directory "${htdocs}/cached">
+  AuthType Digest
+  AuthName "DB Realm"
+  AuthDigestProvider socache dbd
+  AuthnCacheProvideFor dbd
   AuthDBDUserRealmQuery "SELECT ha1 FROM digest_users WHERE username = %s AND realm = %s"
   Require valid-user
 </Directory>
@@ -153,6 +162,13 @@ describe('curl --digest against authts serve', () => {
     expect(await curl('/dbd/a.txt', 'dave:dave-pw')).toEqual({ status: 200, body: 'dbd a\n' });
     expect((await curl('/dbd/a.txt', 'dave:nope')).status).toBe(401);
     expect((await curl('/dbd/a.txt', "x' OR '1'='1:dave-pw")).status).toBe(401);
+  });
+
+  it("httpd's AuthDigestProvider socache dbd loads and decides as without the cache (socache keeps no realm hash)", async () => {
+    expect(await curl('/cached/a.txt', 'dave:dave-pw')).toEqual({ status: 200, body: 'cached a\n' });
+    expect(await curl('/cached/a.txt', 'dave:dave-pw')).toEqual({ status: 200, body: 'cached a\n' });
+    expect((await curl('/cached/a.txt', 'dave:nope')).status).toBe(401);
+    expect((await curl('/cached/a.txt', 'mallory:dave-pw')).status).toBe(401);
   });
 
   it('the realm of another section is refused (a file user of Apache Realm at Authts Realm)', async () => {

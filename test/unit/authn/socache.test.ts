@@ -381,6 +381,22 @@ describe('directives', () => {
   });
 });
 
+describe('AuthDigestProvider socache …', () => {
+  it('loads as in httpd, with a warning naming the line, and the socache provider never answers a realm hash', async () => {
+    const text = 'AuthnCacheSOCache shmcb\n<Location /p>\nAuthType Digest\nAuthName x\nAuthDigestProvider socache file\nAuthUserFile /dev/null\nAuthnCacheProvideFor file\nRequire valid-user\n</Location>\n';
+    const config = await loadConfig({ text, textName: 'digest.conf', modules: builtinModules() });
+    try {
+      expect(config.warnings).toHaveLength(1);
+      expect(config.warnings[0]).toMatchObject({ file: 'digest.conf', line: 5 });
+      expect(config.warnings[0]!.message).toContain('socache keeps no Digest realm hashes');
+      const provider = authnSocache.authnProviders!['socache']!;
+      expect(await provider.getRealmHash!({} as never, 'alice', 'x')).toBeUndefined();
+    } finally {
+      await config.close();
+    }
+  });
+});
+
 describe('documentation', () => {
   const directivesDoc = readFileSync(new URL('../../../docs/directives.md', import.meta.url), 'utf8');
   const errorsDoc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
