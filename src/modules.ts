@@ -14,6 +14,7 @@ import { authzUser } from './authz/user.js';
 import { core } from './core-module.js';
 import { forwardAuth } from './forward-auth-module.js';
 import type { Module } from './module.js';
+import { authnAnon } from './providers/anon.js';
 import { authnFile } from './providers/file.js';
 import { authnzJwt } from './providers/jwt/module.js';
 import { authnzLdap } from './providers/ldap/module.js';
@@ -30,5 +31,5 @@ import { authTsStatus } from './status/status.js';
  * position, as httpd's module order does).
  */
 export function builtinModules(): Module<any, any>[] {
-  return [core, accessCompat, authnCore, authBasic, authDigest, authnFile, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm, logConfig, authTsMetrics, authTsStatus];
+  return [core, accessCompat, authnCore, authBasic, authDigest, authnFile, authnAnon, authnSocache, authTsRegulation, authzCore, authzUser, authzGroupfile, authzHost, authzExpr, authTsHandler, forwardAuth, proxyModule, authnzLdap, authBearer, authnzJwt, dbdModules.dbd, dbdModules.authnDbd, dbdModules.authzDbd, authTsSession, authForm, logConfig, authTsMetrics, authTsStatus];
 }

@@ -4,6 +4,7 @@ import type { AuthnProviderRef, AuthnResult, Module } from '../module.js';
 import type { AuthRequest, PhaseResult } from '../request.js';
 import { requestConfig, withAliasSettings } from '../request-state.js';
 import { authName, providerListDirective, quoteParam, startSchemeCheck } from './core.js';
+import { realmHash, sameHex } from './digest-hash.js';
 import { findRegulationModule } from './regulation.js';
 import { findSocacheModule } from './socache.js';
 
@@ -13,6 +14,8 @@ export interface AuthBasicSettings {
   providers: readonly AuthnProviderRef[] | undefined;
   /** `AuthBasicAuthoritative` (default On). */
   authoritative: boolean | undefined;
+  /** `AuthBasicUseDigestAlgorithm`: `MD5` checks against the providers' realm hashes (default Off). */
+  useDigestAlgorithm: 'MD5' | 'Off' | undefined;
 }
 
 /** Credentials decoded from a `Basic` header, or why they could not be. */
@@ -113,7 +116,10 @@ async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
       }
       if (!ref.provider.checkPassword) throw new Error(`provider ${ref.name} cannot check passwords`);
       req.log.debug({ provider: ref.name }, 'asking authn provider');
-      const answer = await ref.provider.checkPassword(target, credentials.user, credentials.password);
+      const answer =
+        settings.useDigestAlgorithm === 'MD5'
+          ? await checkRealmHash(target, ref, credentials.user, credentials.password)
+          : await ref.provider.checkPassword(target, credentials.user, credentials.password);
       // Only a grant is ever cached (never denied, not-found or an error).
       if (answer === 'granted' && cache) await cache.store(req, chain, ref, credentials.user, credentials.password);
       return answer;
@@ -139,6 +145,22 @@ async function authenticateBasic(req: AuthRequest): Promise<PhaseResult> {
   return 401;
 }
 
+/**
+ * `AuthBasicUseDigestAlgorithm MD5`, as mod_auth_basic: `MD5(user:realm:password)`, the realm
+ * being `AuthName`, compared with the realm hash the provider keeps for Digest (an htdigest
+ * file, `AuthDBDUserRealmQuery`), so that one such source serves Basic and Digest alike. A
+ * provider without realm hashes cannot answer (→ 500, as httpd).
+ */
+async function checkRealmHash(req: AuthRequest, ref: AuthnProviderRef, user: string, password: string): Promise<AuthnResult> {
+  if (!ref.provider.getRealmHash) throw new Error(`provider ${ref.name} has no realm hashes for AuthBasicUseDigestAlgorithm MD5`);
+  const realm = authName(req) ?? '';
+  // Made before the lookup: an unknown user costs what a known one does.
+  const sent = realmHash('md5', user, realm, password);
+  const stored = await ref.provider.getRealmHash(req, user, realm);
+  if (stored === undefined) return 'not-found';
+  return sameHex(sent, stored) ? 'granted' : 'denied';
+}
+
 /** With no `AuthBasicProvider`, httpd uses `file`. */
 function defaultProvider(req: AuthRequest): AuthnProviderRef {
   const provider = requestConfig(req).registry.authnProvider('file');
@@ -146,13 +168,14 @@ function defaultProvider(req: AuthRequest): AuthnProviderRef {
   return { name: 'file', provider, aliasSettings: undefined };
 }
 
-/** mod_auth_basic: `AuthType Basic`, `AuthBasicProvider`, `AuthBasicAuthoritative`. */
+/** mod_auth_basic: `AuthType Basic`, `AuthBasicProvider`, `AuthBasicAuthoritative`, `AuthBasicUseDigestAlgorithm`. */
 export const authBasic: Module<AuthBasicSettings> = {
   name: 'auth_basic',
-  createDirSettings: () => ({ providers: undefined, authoritative: undefined }),
+  createDirSettings: () => ({ providers: undefined, authoritative: undefined, useDigestAlgorithm: undefined }),
   mergeDirSettings: (base, add) => ({
     providers: add.providers ?? base.providers,
     authoritative: add.authoritative ?? base.authoritative,
+    useDigestAlgorithm: add.useDigestAlgorithm ?? base.useDigestAlgorithm,
   }),
   authSchemes: [{ name: 'Basic', noteAuthFailure: noteBasicAuthFailure }],
   directives: [
@@ -162,6 +185,20 @@ export const authBasic: Module<AuthBasicSettings> = {
     onOffDirective('AuthBasicAuthoritative', 'section', (ctx, on) => {
       ctx.dir(authBasic).authoritative = on;
     }),
+    {
+      name: 'AuthBasicUseDigestAlgorithm',
+      context: 'section',
+      minArgs: 1,
+      maxArgs: 1,
+      syntax: 'AuthBasicUseDigestAlgorithm MD5|Off',
+      apply(ctx, [value]) {
+        const algorithm = (value ?? '').toLowerCase();
+        if (algorithm !== 'md5' && algorithm !== 'off') {
+          ctx.error('CONFIG_BAD_ARGUMENT', `Invalid algorithm in AuthBasicUseDigestAlgorithm: ${value ?? ''}`, 'use MD5 or Off');
+        }
+        ctx.dir(authBasic).useDigestAlgorithm = algorithm === 'md5' ? 'MD5' : 'Off';
+      },
+    },
   ],
   hooks: [{ phase: 'authn', order: 10, handler: authenticateBasic }],
 };

@@ -24,7 +24,7 @@ export const harmlessDirectives: ReadonlySet<string> = new Set(
  */
 export const knownHttpdModules: ReadonlySet<string> = new Set(
   [
-    'core', 'http_core', 'mod_so', 'authn_core', 'authn_file', 'auth_basic', 'authz_core',
+    'core', 'http_core', 'mod_so', 'authn_core', 'authn_file', 'authn_anon', 'auth_basic', 'authz_core',
     'authz_user', 'authz_groupfile', 'authz_host', 'access_compat', 'dir', 'mime', 'dbd', 'authn_dbd', 'authz_dbd',
     'auth_digest', 'auth_form', 'session', 'session_cookie', 'session_crypto', 'ldap', 'authnz_ldap',
     'authn_socache', 'socache_shmcb', 'log_config', 'proxy', 'proxy_http', 'proxy_wstunnel',

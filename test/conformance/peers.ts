@@ -32,6 +32,8 @@ export interface ConformanceCase {
   readonly requests: readonly ConformanceRequest[];
   /** Extra files (relative to the instance dir) besides the shared fixture set. */
   readonly files?: Readonly<Record<string, string>>;
+  /** httpd modules to load besides the default set (`authn_anon`, …). */
+  readonly modules?: readonly string[];
 }
 
 /** Users of the shared fixture files, with their passwords. */
@@ -92,7 +94,7 @@ export async function startAuthtsBeside(httpd: HttpdInstance, config: string): P
 
 /** Starts httpd and authts on the same files and configuration. */
 export async function startPeers(testCase: ConformanceCase): Promise<Peers> {
-  const httpd = await startHttpd({ config: testCase.config, files: { ...fixtureFiles(), ...testCase.files } });
+  const httpd = await startHttpd({ config: testCase.config, files: { ...fixtureFiles(), ...testCase.files }, ...(testCase.modules ? { modules: testCase.modules } : {}) });
   let started: { authts: RunningServer; authtsUrl: string };
   try {
     started = await startAuthtsBeside(httpd, `DocumentRoot "\${AUTHTS_DOCROOT}"\n${testCase.config}\n`);

@@ -4,6 +4,7 @@
  * what httpd 2.4 answers; a case where authts deliberately differs is not here but in
  * deliberate-differences.test.ts.
  */
+import { createHash } from 'node:crypto';
 import type { ConformanceCase } from './peers.js';
 
 const REALM = 'Basic realm="Private area"';
@@ -418,4 +419,72 @@ export const conformanceCases: readonly ConformanceCase[] = [
       { path: '/private/a.txt?x=1', status: 401 },
     ],
   },
+  {
+    name: 'AuthBasicUseDigestAlgorithm MD5: Basic checked against the realm hashes of an htdigest file',
+    config:
+      dir(
+        '/private',
+        `
+    AuthType Basic
+    AuthName "Digest Realm"
+    AuthUserFile "\${AUTHTS_HTTPD_DIR}/digest"
+    AuthBasicUseDigestAlgorithm MD5
+    Require valid-user`,
+      ) + dir('/private/sub', '\n    AuthBasicUseDigestAlgorithm Off'),
+    files: {
+      digest: [
+        htdigestLine('alice', 'Digest Realm', 'alice-pw'),
+        htdigestLine('bob', 'Other Realm', 'bob-pw'),
+        htdigestLine('jos\u00e9', 'Digest Realm', 'p\u00e4ss'),
+        '',
+      ].join('\n'),
+    },
+    requests: [
+      { path: '/private/a.txt', status: 401, challenge: 'Basic realm="Digest Realm"' },
+      { path: '/private/a.txt', auth: 'alice:alice-pw', status: 200 },
+      { path: '/private/a.txt', auth: 'alice:wrong', status: 401, challenge: 'Basic realm="Digest Realm"' },
+      { path: '/private/a.txt', auth: 'bob:bob-pw', status: 401 },
+      { path: '/private/a.txt', auth: 'nobody:alice-pw', status: 401 },
+      { path: '/private/a.txt', auth: 'jos\u00e9:p\u00e4ss', status: 200 },
+      // Off in an inner section: the htdigest line is read as an htpasswd line, whose "hash"
+      // (realm:hash) verifies no password.
+      { path: '/private/sub/b.txt', auth: 'alice:alice-pw', status: 401 },
+    ],
+  },
+  {
+    name: 'mod_authn_anon: AuthBasicProvider file anon, listed names with an e-mail address',
+    modules: ['authn_anon'],
+    files: { 'htdocs/private/any/c.txt': 'c\n', 'htdocs/private/anyone/c.txt': 'c\n', 'htdocs/private/after/c.txt': 'c\n' },
+    config:
+      dir('/private', basic('    AuthBasicProvider file anon\n    Anonymous guest Anonymous\n    Anonymous_VerifyEmail On\n    Require valid-user')) +
+      dir('/private/sub', '\n    Anonymous_NoUserID On\n    Anonymous_MustGiveEmail Off') +
+      dir('/private/any', '\n    Anonymous *') +
+      dir('/private/anyone', '\n    Anonymous anonymous *') +
+      dir('/private/after', '\n    Anonymous * anonymous'),
+    requests: [
+      { path: '/private/a.txt', auth: 'guest:me@example.org', status: 200 },
+      { path: '/private/a.txt', auth: 'GUEST:me@example.org', status: 200 },
+      { path: '/private/a.txt', auth: 'anonymous:me@example.org', status: 200 },
+      { path: '/private/a.txt', auth: 'guest:not-an-address', status: 401, challenge: REALM },
+      { path: '/private/a.txt', auth: 'guest:', status: 401 },
+      { path: '/private/a.txt', auth: ':me@example.org', status: 401 },
+      { path: '/private/a.txt', auth: 'stranger:me@example.org', status: 401 },
+      // file first: a real user is checked against the file; a wrong password ends the chain.
+      { path: '/private/a.txt', auth: 'alice:alice-pw', status: 200 },
+      { path: '/private/a.txt', auth: 'alice:me@example.org', status: 401 },
+      // An inner section with its own Anonymous_* lines starts from the defaults: no names.
+      { path: '/private/sub/b.txt', auth: 'guest:me@example.org', status: 401 },
+      { path: '/private/sub/b.txt', auth: ':', status: 401 },
+      // Anonymous *: any non-empty name (the section starts from the defaults: no e-mail check).
+      { path: '/private/any/c.txt', auth: 'whoever:x', status: 200 },
+      { path: '/private/any/c.txt', auth: 'whoever:', status: 401 },
+      { path: '/private/anyone/c.txt', auth: 'whoever:x', status: 200 },
+      { path: '/private/after/c.txt', auth: 'anonymous:x', status: 200 },
+    ],
+  },
 ];
+
+/** An htdigest line (`user:realm:MD5(user:realm:password)`, UTF-8), as Apache's htdigest writes it. */
+function htdigestLine(user: string, realm: string, password: string): string {
+  return `${user}:${realm}:${createHash('md5').update(`${user}:${realm}:${password}`, 'utf8').digest('hex')}`;
+}

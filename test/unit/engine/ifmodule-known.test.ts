@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { check, engineFor } from '../../helpers/engine.js';
 
 const IMPLEMENTED = [
-  'mod_authn_core.c', 'mod_authn_file.c', 'mod_auth_basic.c', 'mod_authz_core.c', 'mod_authz_user.c', 'mod_authz_groupfile.c',
+  'mod_authn_core.c', 'mod_authn_file.c', 'mod_authn_anon.c', 'mod_auth_basic.c', 'mod_authz_core.c', 'mod_authz_user.c', 'mod_authz_groupfile.c',
   'mod_authz_host.c', 'mod_access_compat.c', 'mod_dbd.c', 'mod_authn_dbd.c', 'mod_authz_dbd.c', 'mod_auth_digest.c',
   'mod_auth_form.c', 'mod_session.c', 'mod_session_cookie.c', 'mod_session_crypto.c', 'mod_ldap.c', 'mod_authnz_ldap.c',
   'mod_authn_socache.c', 'mod_socache_shmcb.c', 'mod_log_config.c', 'mod_proxy.c', 'mod_proxy_http.c', 'mod_proxy_wstunnel.c',

@@ -45,6 +45,21 @@ describe('phases: access → authn → authz', () => {
     expect((await check(engine, { path: '/p/x', basic: 'alice:no' })).status).toBe(401);
   });
 
+  it('AuthBasicUseDigestAlgorithm MD5 with a provider that has no realm hashes is 500 (httpd AH02493)', async () => {
+    const engine = await engineFor(basic('AuthBasicUseDigestAlgorithm md5\nRequire valid-user'), [users]);
+    const verdict = await check(engine, { path: '/p/x', basic: 'alice:a-pw' });
+    expect(verdict.status).toBe(500);
+    expect(verdict.allowed).toBe(false);
+  });
+
+  it('AuthBasicUseDigestAlgorithm takes MD5 or Off, in any case', async () => {
+    await expect(engineFor(basic('AuthBasicUseDigestAlgorithm SHA-256\nRequire valid-user'), [users])).rejects.toThrow(
+      'Invalid algorithm in AuthBasicUseDigestAlgorithm: SHA-256',
+    );
+    const off = await engineFor(basic('AuthBasicUseDigestAlgorithm OFF\nRequire valid-user'), [users]);
+    expect((await check(off, { path: '/p/x', basic: 'alice:a-pw' })).status).toBe(200);
+  });
+
   it('refuses malformed Basic credentials with 400 and never calls a provider', async () => {
     const engine = await engineFor(basic('Require valid-user'), [users]);
     const cases = ['Basic !!!!', 'Basic YWxpY2U=' /* "alice", no colon */, `Basic ${Buffer.from('al\0ice:a-pw').toString('base64')}`, 'Basic a'];
