@@ -244,10 +244,14 @@ export function normalizeRequestTarget(target: string): NormalizedTarget {
  */
 export interface FilesystemMapping {
   /**
-   * The real path of the longest existing prefix of the mapped path, with the rest of the
-   * URL path appended unchanged (no trailing slash). `<Directory>` sections match on this.
+   * The real path of the mapped path, what `<Directory>` and `<Files>` sections match on. For
+   * a path that does not exist it ends where httpd's directory walk ends: at the first missing
+   * component, appended to the real path of the existing directory above it, or at a file met
+   * on the way (`/file.txt/more`); what follows is path info, which no section sees.
    */
   readonly filename: string;
+  /** What follows `filename` in a path that does not exist (`/x.txt` of `/ghost/x.txt`), or `''`. */
+  readonly pathInfo: string;
   /**
    * True when the whole path exists; a path with a trailing slash exists only when it names a
    * directory (`/file.txt/` does not exist, as on Linux and in httpd).
@@ -281,8 +285,10 @@ export function resolveDocumentRoot(documentRoot: string): string {
  * Maps a path from {@link normalizeRequestTarget} onto `documentRoot` and resolves every
  * symlink with `realpath(3)`, so that no spelling of a path (symlink, `..`, `%2e`, `//`) reaches
  * a file without being seen as its real path. For a path that does not exist, the longest
- * existing prefix is resolved and the rest appended: `/pub/link/new.txt`, with `pub/link` a
- * symlink to `/srv/private`, maps to `/srv/private/new.txt`.
+ * existing prefix is resolved and the first missing component appended: `/pub/link/new.txt`,
+ * with `pub/link` a symlink to `/srv/private`, maps to `/srv/private/new.txt`, and
+ * `/pub/ghost/x.txt` to `/srv/www/pub/ghost` (as httpd, whose `<Directory>` sections never
+ * apply to a directory that is not there).
  *
  * Deviation from httpd (which matches `<Directory>` on the lexical DocumentRoot + URL path and
  * only checks symlinks against `Options FollowSymLinks`): authts matches on the real path, so a
@@ -365,6 +371,7 @@ export function openMapped(urlPath: string, realRoot: string): OpenedMapping {
     if (!exists) opened.close();
     return {
       filename: opened.realPath,
+      pathInfo: '',
       exists,
       isDirectory: exists && isDirectory,
       realpathEscapesRoot: !isInside(realRoot, opened.realPath),
@@ -387,20 +394,24 @@ export function openMapped(urlPath: string, realRoot: string): OpenedMapping {
     }
   }
   const rest = segments.slice(resolved);
-  const filename = rest.length > 0 ? path.join(base, ...rest) : base;
+  // Undefined when it vanished between realpath and stat: not there.
+  const info = statSync(base, { throwIfNoEntry: false });
+  // httpd's directory walk stops at the first component that is missing (or at a file): the
+  // sections see the path up to there, the rest is path info.
+  const walkEndsInside = rest.length > 0 && info?.isDirectory() !== false;
+  const filename = walkEndsInside ? path.join(base, rest[0]!) : base;
+  const after = walkEndsInside ? rest.slice(1) : rest;
+  const pathInfo = after.length > 0 ? `/${after.join('/')}` : '';
 
   let exists = false;
   let isDirectory = false;
-  if (rest.length === 0) {
-    // Undefined when it vanished between realpath and stat: not there.
-    const info = statSync(base, { throwIfNoEntry: false });
-    if (info) {
-      isDirectory = info.isDirectory();
-      exists = !trailingSlash || isDirectory;
-    }
+  if (rest.length === 0 && info) {
+    isDirectory = info.isDirectory();
+    exists = !trailingSlash || isDirectory;
   }
   return {
     filename,
+    pathInfo,
     exists,
     isDirectory: exists && isDirectory,
     realpathEscapesRoot: !isInside(realRoot, filename),

@@ -370,7 +370,9 @@ async function decideAndServe(
   const directoryConfig = isDirectory ? dir : undefined;
   const directoryIndex = directoryConfig ? (directoryConfig.get(core).directoryIndex ?? DEFAULT_INDEX) : [];
   await serveStatic(req, res, {
-    filename,
+    // Path info is never served (httpd's AcceptPathInfo default for files): /file.txt/more,
+    // or a path below a missing directory, is looked up whole and not found.
+    filename: mapped?.pathInfo ? `${filename}${mapped.pathInfo}` : filename,
     file: mapped?.file,
     urlPath: path,
     directoryIndex,

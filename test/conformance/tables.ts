@@ -420,6 +420,27 @@ export const conformanceCases: readonly ConformanceCase[] = [
     ],
   },
   {
+    // httpd's directory walk stops at the first missing component: the rest is path info, and
+    // a <Directory> for a directory that does not exist never applies. Likewise a walk that
+    // meets a file ends there: its <Files> section applies to /file/anything.
+    name: 'Sections for what does not exist: the walk stops at the first missing component or at a file',
+    config:
+      dir('/private', basic('    Require valid-user')) +
+      dir('/private/ghost', '\n    Require all granted') +
+      dir('/public', '\n    <Files "secret.txt">\n' + basic('        Require valid-user') + '\n    </Files>'),
+    files: { 'htdocs/public/secret.txt': 'secret\n' },
+    requests: [
+      { path: '/private/ghost/x.txt', status: 401 },
+      { path: '/private/ghost/deeper/x.txt', status: 401 },
+      { path: '/private/ghost/', status: 401 },
+      { path: '/private/ghost/x.txt', auth: 'alice:alice-pw', status: 404 },
+      { path: '/public/secret.txt', status: 401 },
+      { path: '/public/secret.txt/more', status: 401 },
+      { path: '/public/secret.txt/more', auth: 'alice:alice-pw', status: 404 },
+      { path: '/public/other.txt/more', status: 404 },
+    ],
+  },
+  {
     name: 'AuthBasicUseDigestAlgorithm MD5: Basic checked against the realm hashes of an htdigest file',
     config:
       dir(

@@ -113,8 +113,10 @@ describe('openMapped', () => {
   it('opens nothing for a file named with a trailing slash, a missing path or a path below a file', () => {
     const root = path.join(tmp, 'pub');
     expect(openMapped('/file.txt/', root)).toMatchObject({ exists: false, file: undefined, filename: path.join(root, 'file.txt') });
-    expect(openMapped('/nope/deeper', root)).toMatchObject({ exists: false, file: undefined, filename: path.join(root, 'nope', 'deeper') });
-    expect(openMapped('/file.txt/x', root)).toMatchObject({ exists: false, file: undefined, filename: path.join(root, 'file.txt', 'x') });
+    // As httpd's directory walk: the first missing component, or a file met on the way, ends
+    // the filename; the rest is path info.
+    expect(openMapped('/nope/deeper', root)).toMatchObject({ exists: false, file: undefined, filename: path.join(root, 'nope'), pathInfo: '/deeper' });
+    expect(openMapped('/file.txt/x', root)).toMatchObject({ exists: false, file: undefined, filename: path.join(root, 'file.txt'), pathInfo: '/x' });
   });
 
   it('opens a directory and says so', () => {

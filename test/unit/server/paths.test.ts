@@ -206,6 +206,7 @@ describe('mapToFilesystem', () => {
   it('maps a plain file', async () => {
     await expect(mapToFilesystem(root, '/public/file.txt')).resolves.toEqual({
       filename: path.join(root, 'public', 'file.txt'),
+      pathInfo: '',
       exists: true,
       isDirectory: false,
       realpathEscapesRoot: false,
@@ -215,6 +216,7 @@ describe('mapToFilesystem', () => {
   it('maps the root and directories, with or without trailing slash, to the real directory', async () => {
     await expect(mapToFilesystem(root, '/')).resolves.toEqual({
       filename: root,
+      pathInfo: '',
       exists: true,
       isDirectory: true,
       realpathEscapesRoot: false,
@@ -231,6 +233,7 @@ describe('mapToFilesystem', () => {
   it('maps a symlink in a public directory to the private real path', async () => {
     await expect(mapToFilesystem(root, '/public/link.txt')).resolves.toEqual({
       filename: path.join(root, 'private', 'secret.txt'),
+      pathInfo: '',
       exists: true,
       isDirectory: false,
       realpathEscapesRoot: false,
@@ -244,9 +247,10 @@ describe('mapToFilesystem', () => {
     });
   });
 
-  it('resolves the longest existing prefix of a missing path and appends the rest', async () => {
+  it('resolves the longest existing prefix of a missing path; its first missing component ends the filename (httpd\'s walk)', async () => {
     await expect(mapToFilesystem(root, '/public/privdir/new/deeper.txt')).resolves.toEqual({
-      filename: path.join(root, 'private', 'new', 'deeper.txt'),
+      filename: path.join(root, 'private', 'new'),
+      pathInfo: '/deeper.txt',
       exists: false,
       isDirectory: false,
       realpathEscapesRoot: false,
@@ -256,6 +260,7 @@ describe('mapToFilesystem', () => {
   it('reports a symlink that leads outside the DocumentRoot', async () => {
     await expect(mapToFilesystem(root, '/public/out/o.txt')).resolves.toEqual({
       filename: path.join(tmp, 'outside', 'o.txt'),
+      pathInfo: '',
       exists: true,
       isDirectory: false,
       realpathEscapesRoot: true,
@@ -270,6 +275,7 @@ describe('mapToFilesystem', () => {
   it('resolves the DocumentRoot itself when it is a symlink', async () => {
     await expect(mapToFilesystem(path.join(tmp, 'rootlink'), '/public/file.txt')).resolves.toEqual({
       filename: path.join(root, 'public', 'file.txt'),
+      pathInfo: '',
       exists: true,
       isDirectory: false,
       realpathEscapesRoot: false,
@@ -279,6 +285,7 @@ describe('mapToFilesystem', () => {
   it('does not find a file under a trailing slash, but still names its real path', async () => {
     await expect(mapToFilesystem(root, '/public/file.txt/')).resolves.toEqual({
       filename: path.join(root, 'public', 'file.txt'),
+      pathInfo: '',
       exists: false,
       isDirectory: false,
       realpathEscapesRoot: false,
@@ -289,9 +296,10 @@ describe('mapToFilesystem', () => {
     });
   });
 
-  it('treats path info after a file as missing below the real file', async () => {
+  it('ends the filename at a file met on the way: the rest is path info, and nothing exists', async () => {
     await expect(mapToFilesystem(root, '/public/link.txt/extra')).resolves.toMatchObject({
-      filename: path.join(root, 'private', 'secret.txt', 'extra'),
+      filename: path.join(root, 'private', 'secret.txt'),
+      pathInfo: '/extra',
       exists: false,
     });
   });
@@ -314,7 +322,8 @@ describe('mapToFilesystem', () => {
       realpathEscapesRoot: false,
     });
     await expect(mapToFilesystem(root, '/public/loop/x')).resolves.toMatchObject({
-      filename: path.join(root, 'public', 'loop', 'x'),
+      filename: path.join(root, 'public', 'loop'),
+      pathInfo: '/x',
       exists: false,
     });
   });

@@ -83,7 +83,7 @@ beforeAll(async () => {
       }
       const mapped = await mapToFilesystem(root, target.path);
       // The stale-path test serves the symlink's own name instead of its real path.
-      const filename = req.headers['x-raw-filename'] === '1' ? path.join(root, target.path) : mapped.filename;
+      const filename = req.headers['x-raw-filename'] === '1' ? path.join(root, target.path) : mapped.filename + mapped.pathInfo;
       await serveStatic(req, res, {
         filename,
         urlPath: target.path,
