@@ -99,7 +99,15 @@ export interface PhaseShown {
 
 /** Where the request goes, as `authts serve` routes it. */
 export type RouteShown =
-  | { readonly kind: 'file'; readonly documentRoot: string; readonly filename: string; readonly exists: boolean; readonly isDirectory: boolean }
+  | {
+      readonly kind: 'file';
+      readonly documentRoot: string;
+      readonly filename: string;
+      /** What follows `filename` in a path that does not exist (path info, seen by no section), or `''`. */
+      readonly pathInfo: string;
+      readonly exists: boolean;
+      readonly isDirectory: boolean;
+    }
   | { readonly kind: 'no-document-root' }
   | { readonly kind: 'proxy'; readonly prefix: string; readonly upstream: string; readonly file: string; readonly line: number }
   | {
@@ -360,12 +368,12 @@ export async function explainRequest(config: Config, input: ExplainInput): Promi
     try {
       realRoot = resolveDocumentRoot(documentRoot);
     } catch (err) {
-      report.route = { kind: 'file', documentRoot, filename: documentRoot, exists: false, isDirectory: false };
+      report.route = { kind: 'file', documentRoot, filename: documentRoot, pathInfo: '', exists: false, isDirectory: false };
       return refusedEarly(500, `${err instanceof Error ? err.message : String(err)} (authts serve answers 500 until it can)`, 'target');
     }
     const mapping = await mapToFilesystem(documentRoot, target.path, realRoot);
     ({ filename, isDirectory, exists } = mapping);
-    report.route = { kind: 'file', documentRoot, filename: mapping.filename, exists, isDirectory };
+    report.route = { kind: 'file', documentRoot, filename: mapping.filename, pathInfo: mapping.pathInfo, exists, isDirectory };
   }
   const { verdict, dir } = await engine.decide({ ...common, filename, isDirectory });
   return finish(report, dir, verdict, recorder, verdict.allowed && dir === undefined ? 500 : verdict.status, undefined, verdict.allowed && dir ? nextForFile(dir, filename, exists, isDirectory) : null);

@@ -85,7 +85,8 @@ export function formatReport(report: ExplainReport, cwd: string): string {
   const route = report.route;
   if (route?.kind === 'file') {
     const what = !route.exists ? 'does not exist' : route.isDirectory ? 'directory' : 'file';
-    out.push(`  filename: ${shortPath(route.filename, cwd)} (${what})`);
+    const rest = route.pathInfo === '' ? '' : `; path info ${route.pathInfo}, seen by no section`;
+    out.push(`  filename: ${shortPath(route.filename, cwd)} (${what}${rest})`);
   } else if (route?.kind === 'no-document-root') {
     out.push('  filename: none (no DocumentRoot: only <Location> sections apply)');
   } else if (route?.kind === 'proxy') {

@@ -263,11 +263,26 @@ describe('authts explain on conf-examples/require-trees', () => {
       kind: 'file',
       documentRoot: join(REPO, 'conf-examples', 'require-trees', 'htdocs'),
       filename: join(REPO, 'conf-examples', 'require-trees', 'htdocs', 'staff', 'holidays.txt'),
+      pathInfo: '',
       exists: true,
       isDirectory: false,
     });
     expect(report.sections.map((s) => s.kind)).toEqual(['directory', 'directory', 'location']);
     expect(report.status).toBe(200);
+  });
+
+  it('maps a missing path as the directory walk ends: the first missing component, then path info', async () => {
+    const { report } = await explainJson(['-f', TREES, 'GET', '/staff/ghost/deeper/x.txt']);
+    expect(report.route).toEqual({
+      kind: 'file',
+      documentRoot: join(REPO, 'conf-examples', 'require-trees', 'htdocs'),
+      filename: join(REPO, 'conf-examples', 'require-trees', 'htdocs', 'staff', 'ghost'),
+      pathInfo: '/deeper/x.txt',
+      exists: false,
+      isDirectory: false,
+    });
+    const text = await explain(['-f', TREES, 'GET', '/staff/ghost/deeper/x.txt']);
+    expect(text.stdout).toContain('/staff/ghost (does not exist; path info /deeper/x.txt, seen by no section)\n');
   });
 
   it('prints the text report: sections with file:line, the tree with both passes, answers, status and headers', async () => {
