@@ -116,7 +116,8 @@ export class ServerObservability {
   /**
    * Logs a request that node:http refused before it was a request (a malformed request line or
    * header, headers too large, a request too slow to arrive), as httpd logs its 400s: `%r` is
-   * the line as received, there is no user, no header and no body. Counted in the metrics too.
+   * the request line as httpd rebuilds it (`-` when there is none to trust), and there is no
+   * user, no header and no body. Counted in the metrics too.
    */
   unparsed(config: Config, request: UnparsedRequest): void {
     const watched = this.#watched.get(config);
@@ -134,7 +135,7 @@ export interface UnparsedRequest {
   readonly socket: Socket;
   /** The status it was answered with (400, 408, 431, …). */
   readonly status: number;
-  /** The first line of what was received; `undefined` when nothing was (a timeout). */
+  /** The request line as httpd would log it (client-error.ts), or `undefined` (logged as `-`). */
   readonly requestLine: string | undefined;
   /** When the answer went out, for `%t`. */
   readonly at: number;
