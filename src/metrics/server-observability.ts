@@ -87,7 +87,7 @@ export class ServerObservability {
   /**
    * Starts watching one request under `config`; `undefined` when `config` logs nothing and has
    * no metrics. The access log line and the request's figures are written when the response
-   * closes (sent, or cut off).
+   * has been sent ('finish'), or when it is cut off ('close').
    */
   begin(config: Config, req: IncomingMessage, res: ServerResponse): RequestTrace | undefined {
     const watched = this.#watched.get(config);
@@ -99,11 +99,19 @@ export class ServerObservability {
     let dir: DirConfig | undefined;
     const counter = accessLogs === undefined ? undefined : countBodyBytes(req, res);
     const release = accessLogs?.hold();
-    res.once('close', () => {
+    // Written when the response is handed to the kernel ('finish'), so lines come in the order
+    // responses went out, before the client can send its next request; a response cut off
+    // before that is written at 'close'.
+    let written = false;
+    const done = (): void => {
+      if (written) return;
+      written = true;
       accessLogs?.write({ req, res, startedAt, startedPerf, user: verdict?.user, bodyBytes: counter?.bytes ?? 0 });
       release?.();
       metrics?.record(config, verdict, dir, res.statusCode, (performance.now() - startedPerf) / 1000);
-    });
+    };
+    res.once('finish', done);
+    res.once('close', done);
     return {
       observer: metrics?.observer,
       decided(v, d) {
