@@ -1,15 +1,16 @@
 /**
  * mod_authn_anon: the `anon` authn provider and its `Anonymous*` directives. Listed user names
- * (`Anonymous guest anonymous`, compared without regard to case; `*` for any name) get in with
+ * (`Anonymous guest anonymous`, compared without regard to ASCII case; `*` for any name) get in with
  * any password, which by convention is the visitor's e-mail address, as anonymous FTP did.
  */
 import { onOffDirective } from '../config/args.js';
+import { asciiLower } from '../expr/functions.js';
 import type { AuthnResult, Module } from '../module.js';
 import type { AuthRequest } from '../request.js';
 
 /** Per-section settings of `authn_anon`. */
 export interface AuthnAnonSettings {
-  /** `Anonymous` names, lower-cased. */
+  /** `Anonymous` names, lower-cased in ASCII only (httpd compares them with `strcasecmp`). */
   readonly users: string[];
   /** `Anonymous *`: any non-empty name. */
   anyUser: boolean;
@@ -40,7 +41,7 @@ const looksLikeEmail = (text: string): boolean => text.includes('@') && text.inc
 function checkAnonymous(req: AuthRequest, user: string, password: string): AuthnResult {
   const s = req.settings(authnAnon);
   if (s.users.length === 0 && !s.anyUser) return 'not-found';
-  const listed = user === '' ? s.noUserId : s.anyUser || s.users.includes(user.toLowerCase());
+  const listed = user === '' ? s.noUserId : s.anyUser || s.users.includes(asciiLower(user));
   if (!listed) return 'not-found';
   if ((s.mustGiveEmail && password === '') || (s.verifyEmail && !looksLikeEmail(password))) return 'denied';
   if (s.logEmail) {
@@ -82,7 +83,7 @@ function own(settings: AuthnAnonSettings): AuthnAnonSettings {
 export const authnAnon: Module<AuthnAnonSettings> = {
   name: 'authn_anon',
   createDirSettings: defaults,
-  mergeDirSettings: (base, add) => (add.set ? { ...add, users: [...add.users] } : { ...base, users: [...base.users] }),
+  mergeDirSettings: (base, add) => (add.set ? add : base),
   authnProviders: {
     anon: {
       checkPassword: async function anonCheckPassword(req, user, password): Promise<AuthnResult> {
@@ -101,7 +102,7 @@ export const authnAnon: Module<AuthnAnonSettings> = {
         for (const user of args) {
           if (user === '') ctx.error('CONFIG_BAD_ARGUMENT', 'Anonymous string cannot be empty, use Anonymous_NoUserId');
           if (user === '*') settings.anyUser = true;
-          else settings.users.push(user.toLowerCase());
+          else settings.users.push(asciiLower(user));
         }
       },
     },

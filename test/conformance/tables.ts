@@ -477,7 +477,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
     modules: ['authn_anon'],
     files: { 'htdocs/private/any/c.txt': 'c\n', 'htdocs/private/anyone/c.txt': 'c\n', 'htdocs/private/after/c.txt': 'c\n' },
     config:
-      dir('/private', basic('    AuthBasicProvider file anon\n    Anonymous guest Anonymous\n    Anonymous_VerifyEmail On\n    Require valid-user')) +
+      dir('/private', basic('    AuthBasicProvider file anon\n    Anonymous guest Anonymous g\u00e4st\n    Anonymous_VerifyEmail On\n    Require valid-user')) +
       dir('/private/sub', '\n    Anonymous_NoUserID On\n    Anonymous_MustGiveEmail Off') +
       dir('/private/any', '\n    Anonymous *') +
       dir('/private/anyone', '\n    Anonymous anonymous *') +
@@ -486,6 +486,9 @@ export const conformanceCases: readonly ConformanceCase[] = [
       { path: '/private/a.txt', auth: 'guest:me@example.org', status: 200 },
       { path: '/private/a.txt', auth: 'GUEST:me@example.org', status: 200 },
       { path: '/private/a.txt', auth: 'anonymous:me@example.org', status: 200 },
+      // Names are compared as httpd's strcasecmp does: ASCII letters only.
+      { path: '/private/a.txt', auth: 'G\u00e4ST:me@example.org', status: 200 },
+      { path: '/private/a.txt', auth: 'G\u00c4ST:me@example.org', status: 401 },
       { path: '/private/a.txt', auth: 'guest:not-an-address', status: 401, challenge: REALM },
       { path: '/private/a.txt', auth: 'guest:', status: 401 },
       { path: '/private/a.txt', auth: ':me@example.org', status: 401 },
