@@ -89,7 +89,7 @@ export async function withFileLock<T>(
 }
 
 async function acquire(lockPath: string, timeoutMs: number): Promise<LockOwner> {
-  const owner: LockOwner = { pid: process.pid, host: localHost(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
+  const owner = newOwner();
   const text = formatOwner(owner);
   const dir = dirname(lockPath);
   const staging = join(dir, `.${basename(lockPath)}.${owner.pid}.${owner.token}`);
@@ -197,8 +197,12 @@ async function breakStale(lockPath: string, seen: string, me: LockOwner): Promis
  * @internal
  */
 export async function breakStaleLock(lockPath: string, seen: string): Promise<void> {
-  const me: LockOwner = { pid: process.pid, host: localHost(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
-  await breakStale(lockPath, seen, me);
+  await breakStale(lockPath, seen, newOwner());
+}
+
+/** This process as a lock owner, with a fresh random token. */
+function newOwner(): LockOwner {
+  return { pid: process.pid, host: localHost(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
 }
 
 /**
