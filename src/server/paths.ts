@@ -398,9 +398,9 @@ export function openMapped(urlPath: string, realRoot: string): OpenedMapping {
   const info = statSync(base, { throwIfNoEntry: false });
   // httpd's directory walk stops at the first component that is missing (or at a file): the
   // sections see the path up to there, the rest is path info.
-  const walkEndsInside = rest.length > 0 && info?.isDirectory() !== false;
-  const filename = walkEndsInside ? path.join(base, rest[0]!) : base;
-  const after = walkEndsInside ? rest.slice(1) : rest;
+  const intoDirectory = rest.length > 0 && info?.isDirectory() !== false;
+  const filename = intoDirectory ? path.join(base, rest[0]!) : base;
+  const after = intoDirectory ? rest.slice(1) : rest;
   const pathInfo = after.length > 0 ? `/${after.join('/')}` : '';
 
   let exists = false;

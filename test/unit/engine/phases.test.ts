@@ -52,6 +52,19 @@ describe('phases: access → authn → authz', () => {
     expect(verdict.allowed).toBe(false);
   });
 
+  it('AuthBasicUseDigestAlgorithm MD5 with a user file that is missing is 500, never a grant', async () => {
+    const engine = await engineFor(`<Location /p>
+  AuthType Basic
+  AuthName "Realm"
+  AuthUserFile /nonexistent/authts-test/users.htdigest
+  AuthBasicUseDigestAlgorithm MD5
+  Require valid-user
+</Location>`);
+    const verdict = await check(engine, { path: '/p/x', basic: 'alice:a-pw' });
+    expect(verdict.status).toBe(500);
+    expect(verdict.allowed).toBe(false);
+  });
+
   it('AuthBasicUseDigestAlgorithm takes MD5 or Off, in any case', async () => {
     await expect(engineFor(basic('AuthBasicUseDigestAlgorithm SHA-256\nRequire valid-user'), [users])).rejects.toThrow(
       'Invalid algorithm in AuthBasicUseDigestAlgorithm: SHA-256',
